@@ -1,0 +1,58 @@
+"""The certscan command line. Commands parse options and call the layers below; bad input
+of any kind is exit 2 with every problem listed and no traceback."""
+
+import sys
+
+import click
+import typer
+from rich.console import Console
+
+from scanner import __version__
+from scanner.commands.rules_cmds import controls, rules_app, validate
+from scanner.commands.scan import scan
+from scanner.gate import EXIT_USAGE
+from scanner.problems import InputError
+
+app = typer.Typer(
+    name="certscan",
+    help="Policy-as-code compliance scanner for TLS/X.509 certificates.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(scan)
+app.command()(validate)
+app.command()(controls)
+app.add_typer(rules_app, name="rules")
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Print the version.")):
+    if version:
+        print(f"certscan {__version__}")
+        raise typer.Exit(0)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this in-process)."""
+    err = Console(stderr=True, highlight=False)
+    try:
+        code = app(args=argv, prog_name="certscan", standalone_mode=False)
+    except InputError as exc:
+        for problem in exc.problems:
+            err.print(f"[red]error:[/red] {problem}", markup=True, soft_wrap=True)
+        return EXIT_USAGE
+    except click.exceptions.UsageError as exc:
+        exc.show(file=sys.stderr)
+        return EXIT_USAGE
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except click.exceptions.ClickException as exc:
+        exc.show(file=sys.stderr)
+        return exc.exit_code
+    return code if isinstance(code, int) else 0
+
+
+def main() -> None:
+    sys.exit(run())

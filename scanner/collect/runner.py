@@ -1,0 +1,103 @@
+"""Runs collectors: lists units, keeps this shard's share, collects units concurrently with
+a progress bar on stderr, and assembles the Inventory with its coverage and errors."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import sys
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from datetime import datetime
+
+from scanner.collect import Collector, SourceOptions, Unit, UnitResult
+from scanner.model import CollectionError, Coverage, Inventory
+from scanner.problems import InputError
+
+# option -> module under scanner.collect that provides build(options) -> list[Collector]
+SOURCE_MODULES = {
+    "aws": "scanner.collect.aws",
+    "azure": "scanner.collect.azure_keyvault",
+    "paths": "scanner.collect.files",
+    "endpoints": "scanner.collect.tls",
+}
+
+
+def in_shard(unit_key: str, shard: tuple[int, int] | None) -> bool:
+    """Stable partition: a unit belongs to one shard whatever order units are listed in."""
+    if shard is None:
+        return True
+    index, count = shard
+    digest = int.from_bytes(hashlib.sha256(unit_key.encode()).digest()[:8], "big")
+    return digest % count == index - 1
+
+
+def build_collectors(options: SourceOptions) -> list[Collector]:
+    wanted = {
+        "aws": options.aws,
+        "azure": options.azure,
+        "paths": bool(options.paths),
+        "endpoints": bool(options.endpoints or options.endpoints_file),
+    }
+    collectors: list[Collector] = []
+    for name, on in wanted.items():
+        if not on:
+            continue
+        try:
+            module = importlib.import_module(SOURCE_MODULES[name])
+        except ModuleNotFoundError as exc:
+            raise InputError(f"source --{name} is not available: {exc.name} is not installed "
+                             f"(pip install 'certscan[{'azure' if name == 'azure' else 'aws'}]')") from None
+        collectors.extend(module.build(options))
+    return collectors
+
+
+def _safe_collect(collector: Collector, unit: Unit) -> UnitResult:
+    try:
+        return collector.collect(unit)
+    except Exception as exc:  # a bug or an unexpected provider answer: record it, go on
+        return UnitResult(errors=[CollectionError(source=collector.source, code="InternalError",
+                                                  message=f"{type(exc).__name__}: {exc}", unit=unit.key)],
+                          coverage=[Coverage(unit=unit.key, source=collector.source, complete=False)])
+
+
+def collect(options: SourceOptions, collected_at: datetime, collectors: list[Collector] | None = None) -> Inventory:
+    collectors = collectors if collectors is not None else build_collectors(options)
+    inventory = Inventory(collected_at=collected_at)
+    if options.shard:
+        inventory.metadata["shard"] = f"{options.shard[0]}/{options.shard[1]}"
+    work: list[tuple[Collector, Unit]] = []
+    for collector in collectors:
+        units, errors = collector.units()
+        inventory.errors.extend(e for e in errors if in_shard(e.unit or "", options.shard) or e.unit is None)
+        work.extend((collector, u) for u in units if in_shard(u.key, options.shard))
+
+    show = not options.quiet and sys.stderr.isatty()
+    progress = None
+    if show:
+        from rich.progress import Progress
+        progress = Progress(transient=True, console=_stderr_console())
+        progress.start()
+        task = progress.add_task("collecting", total=len(work))
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, options.concurrency)) as pool:
+            futures = {pool.submit(_safe_collect, c, u): u for c, u in work}
+            for future in as_completed(futures):
+                part = future.result()
+                inventory.certificates.extend(part.certificates)
+                inventory.errors.extend(part.errors)
+                inventory.coverage.extend(part.coverage)
+                if progress is not None:
+                    progress.update(task, advance=1, description=futures[future].label)
+        for collector in collectors:
+            finish = getattr(collector, "finish", None)
+            if finish is not None:
+                inventory.errors.extend(finish(inventory.certificates))
+    finally:
+        if progress is not None:
+            progress.stop()
+    return inventory
+
+
+def _stderr_console():
+    from rich.console import Console
+    return Console(stderr=True)

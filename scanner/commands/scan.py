@@ -1,0 +1,70 @@
+"""certscan scan: collect (or load), evaluate, write outputs, exit through the gate."""
+
+# No "from __future__ import annotations": typer reads these annotations at runtime.
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+
+from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
+from scanner.config import load_config, params_as_pairs, pick
+from scanner.gate import FAIL_ON_CHOICES
+from scanner.pipeline import ScanSettings, run_scan
+from scanner.problems import InputError, Problem
+from scanner.report.console import print_summary
+
+RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Rule pack file or folder (repeatable); 'builtin' names the shipped packs.")]
+ParamOpt = Annotated[Optional[list[str]], typer.Option("--param", help="Override a rule parameter: RULE.KEY=VALUE (repeatable).")]
+WaiversOpt = Annotated[Optional[str], typer.Option("--waivers", help="Waivers YAML file.")]
+ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuration YAML file.")]
+AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as of this date or ISO 8601 timestamp with a zone (default: now).")]
+OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Where reports are written (default ./reports).")]
+FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html.")]
+FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
+AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
+
+
+def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
+                          allow_partial) -> ScanSettings:
+    fail_on = pick(fail_on, config, "fail_on", "high")
+    if fail_on not in FAIL_ON_CHOICES:
+        raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
+    formats = split_list(format) or config.get("formats") or ["json"]
+    return ScanSettings(
+        rules=list(pick(rules, config, "rules", [])),
+        params=params_as_pairs(config) + list(param or []),
+        waivers=pick(waivers, config, "waivers", None),
+        as_of=parse_as_of(as_of),
+        output_dir=Path(pick(output_dir, config, "output_dir", "reports")),
+        formats=formats,
+        fail_on=fail_on,
+        allow_partial=bool(pick(allow_partial, config, "allow_partial", False)),
+        arguments=["certscan", *sys.argv[1:]] if sys.argv else [],
+    )
+
+
+@with_sources
+def scan(
+    source_args: dict,
+    rules: RulesOpt = None,
+    param: ParamOpt = None,
+    waivers: WaiversOpt = None,
+    config: ConfigOpt = None,
+    as_of: AsOfOpt = None,
+    output_dir: OutputDirOpt = None,
+    format: FormatOpt = None,
+    fail_on: FailOnOpt = None,
+    allow_partial: AllowPartialOpt = None,
+):
+    """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
+    cfg = load_config(config)
+    settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial)
+    sources = build_sources(cfg, **source_args)
+    run = run_scan(sources, settings)
+    print_summary(run.report, Console())
+    for name, paths in run.written.items():
+        for path in paths:
+            Console(stderr=True).print(f"wrote {path}", style="dim")
+    raise typer.Exit(run.gate.exit_code)

@@ -1,0 +1,67 @@
+"""Evaluate an inventory: rules + waivers at as_of -> results. Pure: no clock, no I/O."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from scanner.model import Inventory, Result, Waiver, expiry_bucket, format_time
+from scanner.rules.engine import evaluate
+from scanner.rules.model import PackInfo, Rule
+from scanner.waivers import WaiverState, apply_waivers
+
+
+@dataclass
+class Evaluation:
+    scan_id: str
+    as_of: datetime
+    inventory: Inventory
+    rules: list[Rule]
+    results: list[Result]
+    waivers: list[WaiverState] = field(default_factory=list)
+
+    @property
+    def packs(self) -> list[PackInfo]:
+        seen: dict[str, PackInfo] = {}
+        for rule in self.rules:
+            seen.setdefault(rule.pack.path, rule.pack)
+        return sorted(seen.values(), key=lambda p: p.display_path)
+
+    def counts(self) -> dict[str, Any]:
+        by_status = Counter(r.status for r in self.results)
+        failing = [r for r in self.results if r.status == "fail"]
+        buckets = Counter()
+        for cert in self.inventory.certificates:
+            if cert.not_after is not None:
+                buckets[expiry_bucket(cert.not_after, self.as_of)] += 1
+            else:
+                buckets["UNKNOWN"] += 1
+        return {
+            "certificates": len(self.inventory.certificates),
+            "by_status": dict(sorted(by_status.items())),
+            "failures_by_severity": dict(sorted(Counter(r.severity for r in failing).items())),
+            "certificates_by_bucket": dict(sorted(buckets.items())),
+            "collection_errors": len(self.inventory.errors),
+        }
+
+
+def scan_id_for(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], as_of: datetime) -> str:
+    """A content id: the same inventory, packs, parameters, waivers and as_of give the same id."""
+    digest = hashlib.sha256()
+    digest.update(json.dumps(inventory.to_dict(), sort_keys=True).encode())
+    for rule in rules:
+        digest.update(f"{rule.id}|{rule.pack.sha256}|{json.dumps(rule.params, sort_keys=True)}".encode())
+    for w in waivers:
+        digest.update(f"{w.id}|{w.rule}|{w.resource}|{format_time(w.expires)}".encode())
+    digest.update(format_time(as_of).encode())
+    return digest.hexdigest()[:16]
+
+
+def evaluate_inventory(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], as_of: datetime) -> Evaluation:
+    results = evaluate(inventory.certificates, rules, as_of)
+    results, states = apply_waivers(results, waivers, as_of)
+    return Evaluation(scan_id_for(inventory, rules, waivers, as_of), as_of, inventory, rules, results, states)

@@ -1,0 +1,48 @@
+"""The gate: the exit code a pipeline acts on.
+
+0  nothing unwaived at or above --fail-on
+1  findings (unwaived fails) at or above --fail-on
+2  usage, config or rule-pack error (raised before evaluation; see cli)
+3  the scan could not see everything (a collection error, an incomplete unit, or a rule
+   that could not decide: an `error` result) and --allow-partial was not given.
+3 wins over 1: a partial scan's list of findings is not known to be the whole list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scanner.evaluation import Evaluation
+from scanner.model import SEVERITY_RANK
+
+EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
+FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    exit_code: int
+    fail_on: str
+    findings: int  # unwaived fails at or above fail_on
+    incomplete: list[str]  # why the scan is partial
+
+
+def decide(evaluation: Evaluation, fail_on: str = "high", allow_partial: bool = False) -> GateDecision:
+    threshold = None if fail_on == "none" else SEVERITY_RANK[fail_on]
+    findings = 0 if threshold is None else sum(
+        1 for r in evaluation.results if r.status == "fail" and SEVERITY_RANK[r.severity] >= threshold)
+    inventory = evaluation.inventory
+    incomplete = [f"{e.source} {e.account or ''} {e.region or ''} {e.resource or ''} {e.code}: {e.message}".replace("  ", " ")
+                  for e in inventory.errors]
+    incomplete += [f"unit {c.unit} incomplete" for c in inventory.coverage if not c.complete and
+                   not any(e.unit == c.unit for e in inventory.errors)]
+    undecided = sum(1 for r in evaluation.results if r.status == "error")
+    if undecided:
+        incomplete.append(f"{undecided} rule evaluation(s) could not decide (status error)")
+    if incomplete and not allow_partial:
+        code = EXIT_INCOMPLETE
+    elif findings:
+        code = EXIT_FINDINGS
+    else:
+        code = EXIT_OK
+    return GateDecision(code, fail_on, findings, incomplete)

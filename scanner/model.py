@@ -1,0 +1,345 @@
+"""The plain data passed between the layers: collect -> inventory -> evaluate -> results.
+
+Everything here is a fact or derived from facts plus the scan's ``as_of``; nothing reads
+the clock. Times are timezone-aware UTC datetimes in memory and ISO 8601 'Z' strings on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field, fields
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+SCHEMA_VERSION = 1
+ONE_DAY = timedelta(days=1)
+
+SOURCES = ("aws.acm", "aws.iam", "azure.keyvault", "file", "tls")
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
+STATUSES = ("pass", "fail", "waived", "not_applicable", "error")
+BUCKETS = ("EXPIRED", "CRITICAL_7D", "WARNING_30D", "ATTENTION_90D", "VALID")
+DNS_STATUSES = ("present", "missing", "mismatch", "unknown")
+
+
+class NaiveDatetimeError(ValueError):
+    """A timestamp without a zone: refused rather than silently read as local time."""
+
+
+def parse_time(value: str | datetime) -> datetime:
+    """An ISO 8601 timestamp with 'Z' or an offset, or a date (midnight UTC), as aware UTC."""
+    if isinstance(value, datetime):
+        moment = value
+    else:
+        text = str(value).strip()
+        if len(text) == 10:  # a plain date: YYYY-MM-DD means midnight UTC
+            moment = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
+        else:
+            moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise NaiveDatetimeError(f"timestamp {value!s} has no time zone (add 'Z' or an offset)")
+    return moment.astimezone(timezone.utc)
+
+
+def format_time(moment: datetime | None) -> str | None:
+    """UTC ISO 8601 with 'Z'; microseconds kept only when present."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(timezone.utc)
+    text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def days_to_expiry(not_after: datetime, as_of: datetime) -> int:
+    """Whole days left, floored toward minus infinity (12 hours past expiry is -1)."""
+    return (not_after - as_of) // ONE_DAY
+
+
+def expiry_bucket(not_after: datetime, as_of: datetime) -> str:
+    if not_after <= as_of:
+        return "EXPIRED"
+    days = days_to_expiry(not_after, as_of)
+    if days <= 7:
+        return "CRITICAL_7D"
+    if days <= 30:
+        return "WARNING_30D"
+    if days <= 90:
+        return "ATTENTION_90D"
+    return "VALID"
+
+
+@dataclass
+class ValidationRecord:
+    """One domain-validation record of a certificate (an ACM DNS CNAME)."""
+
+    domain: str
+    record_name: str | None = None
+    record_type: str | None = None
+    record_value: str | None = None
+    dns_status: str = "unknown"  # present | missing | mismatch | unknown
+    validation_status: str | None = None  # the provider's own status for this domain
+    detail: str | None = None  # why the status is what it is (zone, resolver answer)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class Certificate:
+    """The normalized certificate record. Field names are a contract: rule packs use them.
+
+    Values a source does not give stay None, never guessed. ``days_to_expiry`` and
+    ``expiry_bucket`` are not stored: they depend on the scan's as_of (see ``facts``).
+    """
+
+    # identity
+    id: str
+    source: str
+    account: str | None = None
+    region: str | None = None
+    vault: str | None = None
+    name: str | None = None
+    version: str | None = None
+    # subject
+    domain: str | None = None
+    sans: list[str] = field(default_factory=list)
+    subject: str | None = None
+    issuer: str | None = None
+    serial: str | None = None
+    fingerprint_sha256: str | None = None
+    # lifetime
+    not_before: datetime | None = None
+    not_after: datetime | None = None
+    # status
+    status: str | None = None
+    type: str | None = None
+    enabled: bool | None = None
+    renewal_eligibility: str | None = None
+    renewal_status: str | None = None
+    in_use: bool | None = None
+    in_use_by: list[str] = field(default_factory=list)
+    auto_renew: bool | None = None
+    renewal_action: str | None = None  # Key Vault lifetime action: AutoRenew | EmailContacts | none
+    renew_days_before_expiry: int | None = None
+    renew_lifetime_percentage: int | None = None
+    validity_months: int | None = None
+    issuer_name: str | None = None  # the CA configuration name (Key Vault issuer, e.g. Self, Unknown)
+    # key
+    key_algorithm: str | None = None  # RSA | EC | ED25519 | ...
+    key_size: int | None = None  # RSA modulus bits, EC curve bits
+    key_curve: str | None = None
+    signature_algorithm: str | None = None
+    # validation
+    validation_method: str | None = None
+    validation: list[ValidationRecord] = field(default_factory=list)
+    # live endpoint facts
+    hostname: str | None = None
+    hostname_match: bool | None = None
+    chain_complete: bool | None = None
+    self_signed: bool | None = None
+    trusted: bool | None = None
+    tls_version: str | None = None
+    # files
+    private_key_present: bool | None = None
+    # misc
+    tags: dict[str, str] = field(default_factory=dict)
+    ct_logging: str | None = None  # ENABLED | DISABLED
+
+    @property
+    def is_wildcard(self) -> bool:
+        names = [self.domain, *self.sans]
+        return any(name.startswith("*.") for name in names if name)
+
+    @property
+    def validity_days(self) -> int | None:
+        if self.not_before is None or self.not_after is None:
+            return None
+        return (self.not_after - self.not_before) // ONE_DAY
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form stored in a saved inventory (facts only, sorted lists kept as given)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, datetime):
+                value = format_time(value)
+            elif f.name == "validation":
+                value = [record.to_dict() for record in value]
+            elif isinstance(value, list):
+                value = list(value)
+            elif isinstance(value, dict):
+                value = dict(sorted(value.items()))
+            out[f.name] = value
+        out["is_wildcard"] = self.is_wildcard
+        out["validity_days"] = self.validity_days
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Certificate:
+        known = CERTIFICATE_FIELDS
+        kwargs = {key: value for key, value in data.items() if key in known}
+        for key in ("not_before", "not_after"):
+            if kwargs.get(key) is not None:
+                kwargs[key] = parse_time(kwargs[key])
+        kwargs["validation"] = [ValidationRecord(**record) for record in data.get("validation") or []]
+        kwargs["sans"] = list(data.get("sans") or [])
+        kwargs["in_use_by"] = list(data.get("in_use_by") or [])
+        kwargs["tags"] = dict(data.get("tags") or {})
+        return cls(**kwargs)
+
+    def facts(self, as_of: datetime) -> dict[str, Any]:
+        """The record a rule sees: every stored field plus the fields derived from as_of."""
+        rec = self.to_dict()
+        if self.not_after is not None:
+            rec["days_to_expiry"] = days_to_expiry(self.not_after, as_of)
+            rec["expiry_bucket"] = expiry_bucket(self.not_after, as_of)
+        else:
+            rec["days_to_expiry"] = None
+            rec["expiry_bucket"] = None
+        return rec
+
+
+CERTIFICATE_FIELDS = frozenset(f.name for f in fields(Certificate))
+# Names a rule may use: stored fields plus derived ones.
+FACT_FIELDS = CERTIFICATE_FIELDS | {"is_wildcard", "validity_days", "days_to_expiry", "expiry_bucket"}
+
+
+@dataclass(frozen=True)
+class CollectionError:
+    """A unit (account/region, vault, file, endpoint) or part of one that could not be read."""
+
+    source: str
+    code: str
+    message: str
+    account: str | None = None
+    region: str | None = None
+    service: str | None = None
+    resource: str | None = None  # vault URL, file path, host:port, ARN where it helps
+    unit: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CollectionError:
+        return cls(**{k: v for k, v in data.items() if k in _ERROR_FIELDS})
+
+
+_ERROR_FIELDS = frozenset(f.name for f in fields(CollectionError))
+
+
+@dataclass(frozen=True)
+class Coverage:
+    """One unit of collection that was attempted: what was reached and how many records."""
+
+    unit: str  # stable key, e.g. "aws.acm/123456789012/eu-west-1"; shards partition these
+    source: str
+    service: str | None = None
+    account: str | None = None
+    region: str | None = None
+    vault: str | None = None
+    resource: str | None = None  # path or host:port
+    count: int = 0
+    complete: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Coverage:
+        return cls(**{k: v for k, v in data.items() if k in _COVERAGE_FIELDS})
+
+
+_COVERAGE_FIELDS = frozenset(f.name for f in fields(Coverage))
+
+
+@dataclass
+class Inventory:
+    collected_at: datetime
+    certificates: list[Certificate] = field(default_factory=list)
+    errors: list[CollectionError] = field(default_factory=list)
+    coverage: list[Coverage] = field(default_factory=list)
+    # Where the inventory came from (shards merged, source options); informational.
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def complete(self) -> bool:
+        return not self.errors and all(unit.complete for unit in self.coverage)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "collected_at": format_time(self.collected_at),
+            "metadata": self.metadata,
+            "certificates": [c.to_dict() for c in sorted(self.certificates, key=_cert_key)],
+            "errors": [e.to_dict() for e in sorted(self.errors, key=_error_key)],
+            "coverage": [c.to_dict() for c in sorted(self.coverage, key=lambda c: c.unit)],
+        }
+
+
+def _cert_key(cert: Certificate) -> tuple[str, str]:
+    return (cert.source, cert.id)
+
+
+def _error_key(error: CollectionError) -> tuple[str, ...]:
+    return tuple(str(v or "") for v in (error.source, error.account, error.region,
+                                         error.service, error.resource, error.code, error.message))
+
+
+@dataclass(frozen=True)
+class Waiver:
+    id: str
+    rule: str
+    resource: str  # exact id or an fnmatch glob
+    justification: str
+    approved_by: str
+    expires: datetime
+    file: str | None = None
+    line: int | None = None
+
+
+@dataclass(slots=True)
+class Result:
+    """One (rule, resource) evaluation. Auditors need passes too, so every status is kept."""
+
+    rule_id: str
+    resource_id: str
+    status: str  # pass | fail | waived | not_applicable | error
+    severity: str
+    message: str
+    controls: dict[str, list[str]]
+    context: dict[str, Any]  # shared per certificate: source, account, region, domain, bucket...
+    waiver: dict[str, Any] | None = None
+
+    @property
+    def fingerprint(self) -> str:
+        return result_fingerprint(self.rule_id, self.resource_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {
+            "rule_id": self.rule_id,
+            "resource_id": self.resource_id,
+            "status": self.status,
+            "severity": self.severity,
+            "message": self.message,
+            "controls": self.controls,
+            "fingerprint": self.fingerprint,
+            "context": self.context,
+        }
+        if self.waiver is not None:
+            out["waiver"] = self.waiver
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        return cls(
+            rule_id=data["rule_id"], resource_id=data["resource_id"], status=data["status"],
+            severity=data["severity"], message=data.get("message", ""),
+            controls=data.get("controls") or {}, context=data.get("context") or {},
+            waiver=data.get("waiver"),
+        )
+
+
+def result_fingerprint(rule_id: str, resource_id: str) -> str:
+    """Stable across runs for the same rule and resource: SARIF partialFingerprints, baselines."""
+    return hashlib.sha256(f"{rule_id}\x00{resource_id}".encode()).hexdigest()[:32]

@@ -1,0 +1,97 @@
+"""One scan, end to end: collect -> inventory -> evaluate -> results -> report -> gate.
+The commands, the demo and the Action all call this; it holds no logic of its own beyond
+putting the layers in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from scanner.collect import SourceOptions
+from scanner.collect.runner import collect
+from scanner.evaluation import Evaluation, evaluate_inventory
+from scanner.gate import GateDecision, decide
+from scanner.inventory import load_inventory
+from scanner.model import Inventory
+from scanner.report import ScanReport, known_formats, write_reports
+from scanner.rules.loader import load_rules, parse_param_overrides
+from scanner.waivers import load_waivers
+from scanner.problems import InputError
+
+@dataclass
+class ScanSettings:
+    rules: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    waivers: str | None = None
+    as_of: datetime | None = None
+    output_dir: Path = Path("reports")
+    formats: list[str] = field(default_factory=lambda: ["json"])
+    fail_on: str = "high"
+    allow_partial: bool = False
+    arguments: list[str] = field(default_factory=list)
+
+@dataclass
+class ScanRun:
+    report: ScanReport
+    evaluation: Evaluation
+    gate: GateDecision
+    written: dict[str, list[Path]]
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+def check_formats(formats: list[str]) -> list[str]:
+    unknown = [f for f in formats if f not in known_formats()]
+    if unknown:
+        raise InputError(f"--format: unknown format(s) {', '.join(unknown)}; available: {', '.join(known_formats())}")
+    return formats
+
+def gather(sources: SourceOptions, started: datetime) -> Inventory:
+    if sources.inventory and sources.live:
+        raise InputError("--inventory evaluates a saved inventory; it cannot be combined with live sources")
+    if sources.inventory:
+        return load_inventory(sources.inventory)
+    if not sources.live:
+        raise InputError("nothing to scan: give --inventory FILE, --aws, --azure, --path or --endpoint")
+    return collect(sources, collected_at=started)
+
+def build_report(evaluation: Evaluation, gate: GateDecision, **run: Any) -> ScanReport:
+    inventory = evaluation.inventory
+    return ScanReport(
+        scan_id=evaluation.scan_id,
+        as_of=evaluation.as_of,
+        rules=[rule.to_dict() for rule in evaluation.rules],
+        packs=[{"name": p.name, "version": p.version, "path": p.path, "display_path": p.display_path,
+                "sha256": p.sha256, "builtin": p.builtin} for p in evaluation.packs],
+        results=evaluation.results,
+        coverage=[c.to_dict() for c in sorted(inventory.coverage, key=lambda c: c.unit)],
+        errors=inventory.to_dict()["errors"],
+        waivers=[w.to_dict() for w in evaluation.waivers],
+        gate={"exit_code": gate.exit_code, "fail_on": gate.fail_on, "findings": gate.findings,
+              "incomplete": gate.incomplete},
+        summary=evaluation.counts(),
+        inventory=inventory,
+        **run,
+    )
+
+def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
+    """Bad input raises InputError before anything is collected."""
+    started = now()
+    formats = check_formats(settings.formats)
+    rules = load_rules(settings.rules or None, parse_param_overrides(settings.params))
+    waivers = load_waivers(settings.waivers) if settings.waivers else []
+    as_of = settings.as_of or started
+    inventory = gather(sources, started)
+    evaluation = evaluate_inventory(inventory, rules, waivers, as_of)
+    gate = decide(evaluation, settings.fail_on, settings.allow_partial)
+    report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
+                          finished_at=now(), waivers_file=settings.waivers,
+                          sources=inventory.metadata.get("sources", {}))
+    if gate.incomplete and "json" not in formats:
+        formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
+    written = write_reports(report, formats, settings.output_dir)
+    return ScanRun(report, evaluation, gate, written)
+
+__all__ = ["ScanSettings", "ScanRun", "run_scan", "gather", "format_time"]

@@ -1,0 +1,221 @@
+"""The condition language, compiled once into plain Python closures (no eval, no templates).
+
+A condition is one of:
+  {field: F, op: eq|ne|lt|le|gt|ge|in|not_in|contains|matches, value: V [, ignore_case: true]}
+  {field: F, op: exists|absent}
+  {field: F, op: any|all|none, where: CONDITION [, as: NAME]}   quantifiers over a list/dict field
+  {all: [CONDITION, ...]}, {any: [CONDITION, ...]}, {not: CONDITION}
+V may be {param: NAME}, resolved when the rule is compiled. Quantifiers see each item of a
+list of records as that record, each item of a list of strings as {value}, and each entry of
+a mapping (tags) as {key, value}. ``as: NAME`` keeps the items that decided a quantifier
+(matching for any/none, not matching for all) so the message can name them: {NAME.record_name}.
+
+Null handling: ordering operators (lt, le, gt, ge) on an unknown value raise MissingValue and
+the rule's result is ``error``: an unknown expiry must not pass or fail silently. Every other
+operator treats null as a value: eq/in compare it, contains/matches are false for it.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable
+from typing import Any
+
+from scanner.model import FACT_FIELDS, ValidationRecord
+
+Predicate = Callable[[dict], bool]
+
+ITEM_FIELDS: dict[str, frozenset[str]] = {
+    "validation": frozenset(ValidationRecord.__dataclass_fields__),
+    "tags": frozenset({"key", "value"}),
+    "sans": frozenset({"value"}),
+    "in_use_by": frozenset({"value"}),
+}
+
+_ORDERING = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
+
+
+class MissingValue(Exception):
+    def __init__(self, field: str):
+        super().__init__(field)
+        self.field = field
+
+
+def _present(value: Any) -> bool:
+    return value is not None and value != "" and value != [] and value != {}
+
+
+def _fold(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.casefold()
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_fold(v) for v in value]
+    return value
+
+
+def _items(value: Any) -> list[dict]:
+    if value is None:
+        return []
+    if isinstance(value, dict):
+        return [{"key": k, "value": v} for k, v in value.items()]
+    return [item if isinstance(item, dict) else {"value": item} for item in value]
+
+
+def _getter(path: str) -> Callable[[dict], Any]:
+    head, *rest = path.split(".")
+    if not rest:
+        return lambda rec: rec.get(head)
+
+    def get(rec: dict) -> Any:
+        value = rec.get(head)
+        for part in rest:
+            if not isinstance(value, dict):
+                return None
+            value = value.get(part)
+        return value
+
+    return get
+
+
+class ConditionCompiler:
+    """Compiles the conditions of one rule; collects every problem instead of stopping."""
+
+    def __init__(self, params: dict[str, Any], reserved_names: frozenset[str] = frozenset()):
+        self.params = params
+        self.problems: list[tuple[str, str]] = []  # (json path, message)
+        self.captures: set[str] = set()
+        self.used_params: set[str] = set()
+        self._reserved = reserved_names
+
+    def problem(self, path: str, message: str) -> Predicate:
+        self.problems.append((path, message))
+        return lambda rec: False
+
+    def compile(self, cond: dict, path: str, item_fields: frozenset[str] | None = None) -> Predicate:
+        if "all" in cond:
+            parts = [self.compile(c, f"{path}.all[{i}]", item_fields) for i, c in enumerate(cond["all"])]
+            return lambda rec: all(p(rec) for p in parts)
+        if "any" in cond and "field" not in cond:
+            parts = [self.compile(c, f"{path}.any[{i}]", item_fields) for i, c in enumerate(cond["any"])]
+            return lambda rec: any(p(rec) for p in parts)
+        if "not" in cond:
+            inner = self.compile(cond["not"], f"{path}.not", item_fields)
+            return lambda rec: not inner(rec)
+        return self._leaf(cond, path, item_fields)
+
+    def _value(self, raw: Any, path: str) -> tuple[bool, Any]:
+        if isinstance(raw, dict) and set(raw) == {"param"}:
+            name = raw["param"]
+            if name not in self.params:
+                known = ", ".join(sorted(self.params)) or "none"
+                self.problem(f"{path}.value", f"unknown parameter {name!r} (this rule's params: {known})")
+                return False, None
+            self.used_params.add(name)
+            return True, self.params[name]
+        return True, raw
+
+    def _leaf(self, cond: dict, path: str, item_fields: frozenset[str] | None) -> Predicate:
+        field, op = cond["field"], cond["op"]
+        head = field.split(".")[0]
+        known = item_fields if item_fields is not None else FACT_FIELDS
+        if head not in known:
+            what = "item field" if item_fields is not None else "certificate field"
+            return self.problem(f"{path}.field", f"unknown {what} {field!r}; expected one of: "
+                                + ", ".join(sorted(known)))
+        get = _getter(field)
+        fold = bool(cond.get("ignore_case"))
+
+        if op in ("exists", "absent"):
+            want = op == "exists"
+            return lambda rec: _present(get(rec)) is want
+
+        if op in ("any", "all", "none"):
+            inner = self.compile(cond["where"], f"{path}.where", ITEM_FIELDS.get(head, frozenset({"key", "value"})))
+            capture = cond.get("as")
+            if capture:
+                if capture in FACT_FIELDS or capture in self._reserved or capture == "params":
+                    return self.problem(f"{path}.as", f"'as: {capture}' would hide a field; choose another name")
+                self.captures.add(capture)
+            return _quantifier(op, get, inner, capture)
+
+        ok, value = self._value(cond["value"], path)
+        if not ok:
+            return lambda rec: False
+        if fold:
+            value = _fold(value)
+
+        def read(rec: dict) -> Any:
+            found = get(rec)
+            return _fold(found) if fold else found
+
+        if op == "eq":
+            return lambda rec: read(rec) == value
+        if op == "ne":
+            return lambda rec: read(rec) != value
+        if op in _ORDERING:
+            compare = _ORDERING[op]
+            if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+                return self.problem(f"{path}.value", f"'{op}' needs a number or a string, got {value!r}")
+
+            def ordered(rec: dict) -> bool:
+                found = read(rec)
+                if found is None:
+                    raise MissingValue(field)
+                return compare(found, value)
+
+            return ordered
+        if op in ("in", "not_in"):
+            if not isinstance(value, list):
+                return self.problem(f"{path}.value", f"'{op}' needs a list, got {value!r}")
+            try:
+                choices: Any = frozenset(value)
+            except TypeError:
+                choices = value
+            if op == "in":
+                return lambda rec: read(rec) in choices
+            return lambda rec: read(rec) not in choices
+        if op == "contains":
+            def contains(rec: dict) -> bool:
+                found = read(rec)
+                return found is not None and value in found
+            return contains
+        if op == "matches":
+            if not isinstance(value, str):
+                return self.problem(f"{path}.value", f"'matches' needs a regular expression string, got {value!r}")
+            try:
+                pattern = re.compile(value, re.IGNORECASE if fold else 0)
+            except re.error as exc:
+                return self.problem(f"{path}.value", f"regular expression {value!r} does not compile: {exc}")
+
+            def matches(rec: dict) -> bool:
+                found = get(rec)
+                if found is None:
+                    return False
+                if isinstance(found, list):
+                    return any(isinstance(v, str) and pattern.search(v) for v in found)
+                return pattern.search(str(found)) is not None
+
+            return matches
+        return self.problem(f"{path}.op", f"unknown operator {op!r}")
+
+
+def _quantifier(op: str, get: Callable[[dict], Any], inner: Predicate, capture: str | None) -> Predicate:
+    if capture is None:
+        if op == "any":
+            return lambda rec: any(inner(item) for item in _items(get(rec)))
+        if op == "all":
+            return lambda rec: all(inner(item) for item in _items(get(rec)))
+        return lambda rec: not any(inner(item) for item in _items(get(rec)))
+
+    def captured(rec: dict) -> bool:
+        items = _items(get(rec))
+        if op == "all":
+            deciding = [item for item in items if not inner(item)]
+            rec[capture] = deciding
+            return not deciding
+        deciding = [item for item in items if inner(item)]
+        rec[capture] = deciding
+        return bool(deciding) if op == "any" else not deciding
+
+    return captured

@@ -1,0 +1,228 @@
+"""Loading rule packs: resolve paths, parse YAML, validate against the JSON Schema, check
+what a schema cannot (duplicate ids, regexes, params, control ids, message fields), compile.
+Every problem in every file is reported together; any problem is exit 2 for every command."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from scanner import resources
+from scanner.controls import ControlRef, Framework, load_catalogs
+from scanner.problems import InputError, Problem
+from scanner.rules.conditions import ConditionCompiler
+from scanner.rules.model import PackInfo, Rule
+from scanner.rules.template import Template, allowed_heads
+from scanner.schema_check import check
+from scanner.yamlfile import line_of, load_yaml
+
+BUILTIN = "builtin"
+
+
+def resolve_pack_paths(specs: list[str] | None) -> list[tuple[Path, bool]]:
+    """(path, is_builtin) for each pack file. No specs: the shipped packs."""
+    specs = list(specs or [BUILTIN])
+    out: list[tuple[Path, bool]] = []
+    problems = []
+    for spec in specs:
+        if spec == BUILTIN:
+            out.extend((p, True) for p in resources.builtin_pack_paths())
+            continue
+        path = Path(spec)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
+            if not found:
+                problems.append(Problem(spec, "folder holds no rule pack (*.yaml, *.yml)"))
+            out.extend((p, False) for p in found)
+        elif path.is_file():
+            out.append((path, False))
+        else:
+            problems.append(Problem(spec, "no such rule pack file or folder"))
+    if problems:
+        raise InputError(problems)
+    return out
+
+
+def parse_param_overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
+    """--param RULE.KEY=VALUE; VALUE is read as a YAML scalar or flow list (45, true, [a, b])."""
+    overrides: dict[str, dict[str, Any]] = {}
+    problems = []
+    for pair in pairs or []:
+        target, sep, raw = pair.partition("=")
+        rule_id, dot, key = target.rpartition(".")
+        if not sep or not dot or not rule_id or not key:
+            problems.append(Problem("--param", f"{pair!r}: expected RULE.KEY=VALUE, e.g. ACM-003.days=45"))
+            continue
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError:
+            value = raw
+        overrides.setdefault(rule_id, {})[key] = value
+    if problems:
+        raise InputError(problems)
+    return overrides
+
+
+def _coerce(default: Any, value: Any) -> tuple[bool, Any]:
+    """An override takes the type of the default; a comma list becomes a list."""
+    if isinstance(default, bool):
+        return isinstance(value, bool), value
+    if isinstance(default, (int, float)):
+        return isinstance(value, (int, float)) and not isinstance(value, bool), value
+    if isinstance(default, list):
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        elif not isinstance(value, list):
+            value = [value]
+        return True, value
+    if isinstance(default, str):
+        return True, value if isinstance(value, str) else str(value)
+    return True, value
+
+
+def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None,
+               catalogs: dict[str, Framework] | None = None) -> list[Rule]:
+    """All rules of the given packs, compiled, sorted by id. Raises InputError with every problem."""
+    overrides = overrides or {}
+    catalogs = catalogs if catalogs is not None else load_catalogs()
+    problems: list[Problem] = []
+    rules: list[Rule] = []
+    seen: dict[str, tuple[str, int]] = {}
+    try:
+        paths = resolve_pack_paths(specs)
+    except InputError as exc:
+        raise InputError(exc.problems) from None
+    for path, builtin in paths:
+        file = str(path)
+        try:
+            raw = path.read_bytes()
+            doc = load_yaml(path)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        except OSError as exc:
+            problems.append(Problem(file, f"cannot read file: {exc}"))
+            continue
+        found = check(doc, "rulepack.schema.json", file)
+        if found:
+            problems.extend(found)
+            continue
+        display = resources.builtin_display_path(path) if builtin else _repo_relative(path)
+        pack = PackInfo(doc["metadata"]["name"], doc["metadata"]["version"], file, display,
+                        hashlib.sha256(raw).hexdigest(), builtin)
+        for index, spec in enumerate(doc["rules"]):
+            line = line_of(doc, ["rules", index]) or 0
+            rule_id = spec["id"]
+            if rule_id in seen:
+                other_file, other_line = seen[rule_id]
+                problems.append(Problem(file, f"duplicate rule id (first defined at {other_file}:{other_line})",
+                                        line=line, path=f"rules[{index}].id", rule_id=rule_id))
+                continue
+            seen[rule_id] = (file, line)
+            rule, rule_problems = _compile_rule(spec, doc, index, pack, line, overrides.get(rule_id, {}), catalogs)
+            problems.extend(rule_problems)
+            if rule is not None:
+                rules.append(rule)
+    for rule_id in sorted(set(overrides) - set(seen)):
+        problems.append(Problem("--param", f"no loaded rule has id {rule_id}", rule_id=rule_id))
+    if problems:
+        raise InputError(problems)
+    return sorted(rules, key=lambda r: r.id)
+
+
+def _repo_relative(path: Path) -> str:
+    try:
+        return Path(os.path.relpath(path.resolve(), Path.cwd())).as_posix()
+    except ValueError:  # another drive on Windows
+        return path.as_posix()
+
+
+def _compile_rule(spec: dict, doc: Any, index: int, pack: PackInfo, line: int,
+                  override: dict[str, Any], catalogs: dict[str, Framework]) -> tuple[Rule | None, list[Problem]]:
+    rule_id = spec["id"]
+    base = ["rules", index]
+    problems: list[Problem] = []
+
+    def add(path_parts: list, message: str, file: str = pack.path) -> None:
+        problems.append(Problem(file, message, line=line_of(doc, base + path_parts) or line,
+                                path=".".join(["rules[%d]" % index] + [str(p) for p in path_parts]), rule_id=rule_id))
+
+    defaults = dict(spec.get("params") or {})
+    params = dict(defaults)
+    for key, value in override.items():
+        if key not in defaults:
+            known = ", ".join(sorted(defaults)) or "none"
+            problems.append(Problem("--param", f"rule {rule_id} has no parameter {key!r} (its params: {known})", rule_id=rule_id))
+            continue
+        ok, value = _coerce(defaults[key], value)
+        if not ok:
+            problems.append(Problem("--param", f"{rule_id}.{key} expects a value like {defaults[key]!r}, got {value!r}", rule_id=rule_id))
+            continue
+        params[key] = value
+
+    compiler = ConditionCompiler(params)
+
+    def compile_at(key_path: list, cond: dict):
+        return compiler.compile(cond, ".".join(str(p) for p in key_path))
+
+    applies = compile_at(["applies"], spec["applies"]) if "applies" in spec else None
+    check_fn = compile_at(["assert"], spec["assert"])
+    inconclusive = None
+    escalate = []
+    for i, entry in enumerate(spec.get("escalate") or []):
+        escalate.append((compile_at(["escalate", i, "when"], entry["when"]), entry["severity"]))
+    heads = allowed_heads(compiler.captures)
+    if "inconclusive" in spec:
+        when = compile_at(["inconclusive", "when"], spec["inconclusive"]["when"])
+        heads = allowed_heads(compiler.captures)
+        template = Template(spec["inconclusive"]["message"], heads)
+        for msg in template.problems:
+            add(["inconclusive", "message"], msg)
+        inconclusive = (when, template)
+    for cond_path, message in compiler.problems:
+        parts = [int(p) if p.isdigit() else p for p in
+                 cond_path.replace("[", ".").replace("]", "").split(".") if p]
+        add(parts, message)
+
+    message = Template(spec["message"], heads)
+    for msg in message.problems:
+        add(["message"], msg)
+    pass_message = Template(spec.get("pass_message") or spec["title"], heads)
+    for msg in pass_message.problems:
+        add(["pass_message"], msg)
+
+    controls: dict[str, list[ControlRef]] = {}
+    for framework, entries in sorted((spec.get("controls") or {}).items()):
+        if framework not in catalogs:
+            add(["controls", framework], f"unknown framework {framework!r}; catalogs: {', '.join(sorted(catalogs))}")
+            continue
+        refs = []
+        for i, entry in enumerate(entries):
+            ref = (ControlRef(framework, entry, "judgment") if isinstance(entry, str)
+                   else ControlRef(framework, entry["id"], entry["basis"], entry.get("source")))
+            if ref.id not in catalogs[framework].controls:
+                add(["controls", framework, i], f"unknown control id {ref.id!r} in framework {framework} "
+                    f"({catalogs[framework].file})")
+                continue
+            refs.append(ref)
+        controls[framework] = refs
+
+    if problems:
+        return None, problems
+    resource = spec["resource"]
+    resources_ = None if resource == "*" or (isinstance(resource, list) and "*" in resource) else frozenset(
+        [resource] if isinstance(resource, str) else resource)
+    rule = Rule(
+        id=rule_id, title=spec["title"], description=spec.get("description", spec["title"]),
+        severity=spec["severity"], resources=resources_, defaults=defaults, params=params,
+        applies=applies, check=check_fn, inconclusive=inconclusive, escalate=escalate,
+        message=message, pass_message=pass_message, remediation=spec.get("remediation", ""),
+        help_uri=spec.get("help_uri"), tags=list(spec.get("tags") or []), controls=controls,
+        pack=pack, line=line,
+        control_ids={fw: [r.id for r in refs] for fw, refs in controls.items()},
+    )
+    return rule, []
