@@ -3,7 +3,6 @@ of any kind is exit 2 with every problem listed and no traceback."""
 
 import sys
 
-import click
 import typer
 from rich.console import Console
 
@@ -42,15 +41,16 @@ def run(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             err.print(f"[red]error:[/red] {problem}", markup=True, soft_wrap=True)
         return EXIT_USAGE
-    except click.exceptions.UsageError as exc:
-        exc.show(file=sys.stderr)
-        return EXIT_USAGE
-    except click.exceptions.Abort:
+    except typer.Abort:
         err.print("aborted")
         return 130
-    except click.exceptions.ClickException as exc:
-        exc.show(file=sys.stderr)
-        return exc.exit_code
+    except typer.TyperException as exc:  # usage errors from the (vendored) click parser
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show(file=sys.stderr)
+        else:
+            err.print(f"error: {exc}")
+        return getattr(exc, "exit_code", EXIT_USAGE)
     return code if isinstance(code, int) else 0
 
 

@@ -61,7 +61,10 @@ def scan_id_for(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], 
     return digest.hexdigest()[:16]
 
 
-def evaluate_inventory(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], as_of: datetime) -> Evaluation:
+def evaluate_inventory(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], as_of: datetime,
+                       scan_id: str = "") -> Evaluation:
+    """The scan id is the caller's: computing it serialises the whole inventory, which is
+    output work, not evaluation (see scan_id_for)."""
     results = evaluate(inventory.certificates, rules, as_of)
     results, states = apply_waivers(results, waivers, as_of)
-    return Evaluation(scan_id_for(inventory, rules, waivers, as_of), as_of, inventory, rules, results, states)
+    return Evaluation(scan_id, as_of, inventory, rules, results, states)

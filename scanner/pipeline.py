@@ -11,7 +11,7 @@ from typing import Any
 
 from scanner.collect import SourceOptions
 from scanner.collect.runner import collect
-from scanner.evaluation import Evaluation, evaluate_inventory
+from scanner.evaluation import Evaluation, evaluate_inventory, scan_id_for
 from scanner.gate import GateDecision, decide
 from scanner.inventory import load_inventory
 from scanner.model import Inventory
@@ -84,7 +84,7 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     waivers = load_waivers(settings.waivers) if settings.waivers else []
     as_of = settings.as_of or started
     inventory = gather(sources, started)
-    evaluation = evaluate_inventory(inventory, rules, waivers, as_of)
+    evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id_for(inventory, rules, waivers, as_of))
     gate = decide(evaluation, settings.fail_on, settings.allow_partial)
     report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
                           finished_at=now(), waivers_file=settings.waivers,

@@ -20,9 +20,10 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
-from scanner.model import FACT_FIELDS, ValidationRecord
+from scanner.model import DATETIME_FIELDS, FACT_FIELDS, NaiveDatetimeError, ValidationRecord, parse_time
 
 Predicate = Callable[[dict], bool]
 
@@ -54,12 +55,20 @@ def _fold(value: Any) -> Any:
     return value
 
 
+def _item(item: Any) -> dict:
+    if isinstance(item, dict):
+        return item
+    if isinstance(item, ValidationRecord):
+        return item.__dict__  # read-only view of the record's fields
+    return {"value": item}
+
+
 def _items(value: Any) -> list[dict]:
     if value is None:
         return []
     if isinstance(value, dict):
         return [{"key": k, "value": v} for k, v in value.items()]
-    return [item if isinstance(item, dict) else {"value": item} for item in value]
+    return [_item(item) for item in value]
 
 
 def _getter(path: str) -> Callable[[dict], Any]:
@@ -86,6 +95,7 @@ class ConditionCompiler:
         self.problems: list[tuple[str, str]] = []  # (json path, message)
         self.captures: set[str] = set()
         self.used_params: set[str] = set()
+        self.fields: set[str] = set()  # certificate fields read, so evaluation builds only those
         self._reserved = reserved_names
 
     def problem(self, path: str, message: str) -> Predicate:
@@ -94,11 +104,9 @@ class ConditionCompiler:
 
     def compile(self, cond: dict, path: str, item_fields: frozenset[str] | None = None) -> Predicate:
         if "all" in cond:
-            parts = [self.compile(c, f"{path}.all[{i}]", item_fields) for i, c in enumerate(cond["all"])]
-            return lambda rec: all(p(rec) for p in parts)
+            return _conjunction([self.compile(c, f"{path}.all[{i}]", item_fields) for i, c in enumerate(cond["all"])])
         if "any" in cond and "field" not in cond:
-            parts = [self.compile(c, f"{path}.any[{i}]", item_fields) for i, c in enumerate(cond["any"])]
-            return lambda rec: any(p(rec) for p in parts)
+            return _disjunction([self.compile(c, f"{path}.any[{i}]", item_fields) for i, c in enumerate(cond["any"])])
         if "not" in cond:
             inner = self.compile(cond["not"], f"{path}.not", item_fields)
             return lambda rec: not inner(rec)
@@ -123,6 +131,8 @@ class ConditionCompiler:
             what = "item field" if item_fields is not None else "certificate field"
             return self.problem(f"{path}.field", f"unknown {what} {field!r}; expected one of: "
                                 + ", ".join(sorted(known)))
+        if item_fields is None:
+            self.fields.add(head)
         get = _getter(field)
         fold = bool(cond.get("ignore_case"))
 
@@ -145,17 +155,28 @@ class ConditionCompiler:
         if fold:
             value = _fold(value)
 
-        def read(rec: dict) -> Any:
-            found = get(rec)
-            return _fold(found) if fold else found
+        if fold:
+            def read(rec: dict) -> Any:
+                return _fold(get(rec))
+        elif "." not in field:
+            read = lambda rec: rec.get(field)  # noqa: E731
+        else:
+            read = get
 
+        if head in DATETIME_FIELDS and op in _ORDERING and isinstance(value, str):
+            try:
+                value = parse_time(value)  # compare instants, not strings
+            except (ValueError, NaiveDatetimeError) as exc:
+                return self.problem(f"{path}.value", f"{field} is compared with a timestamp: {exc}")
+
+        plain = not fold and "." not in field
         if op == "eq":
-            return lambda rec: read(rec) == value
+            return (lambda rec: rec.get(field) == value) if plain else (lambda rec: read(rec) == value)
         if op == "ne":
-            return lambda rec: read(rec) != value
+            return (lambda rec: rec.get(field) != value) if plain else (lambda rec: read(rec) != value)
         if op in _ORDERING:
             compare = _ORDERING[op]
-            if not isinstance(value, (int, float, str)) or isinstance(value, bool):
+            if not isinstance(value, (int, float, str, datetime)) or isinstance(value, bool):
                 return self.problem(f"{path}.value", f"'{op}' needs a number or a string, got {value!r}")
 
             def ordered(rec: dict) -> bool:
@@ -173,8 +194,8 @@ class ConditionCompiler:
             except TypeError:
                 choices = value
             if op == "in":
-                return lambda rec: read(rec) in choices
-            return lambda rec: read(rec) not in choices
+                return (lambda rec: rec.get(field) in choices) if plain else (lambda rec: read(rec) in choices)
+            return (lambda rec: rec.get(field) not in choices) if plain else (lambda rec: read(rec) not in choices)
         if op == "contains":
             def contains(rec: dict) -> bool:
                 found = read(rec)
@@ -198,6 +219,31 @@ class ConditionCompiler:
 
             return matches
         return self.problem(f"{path}.op", f"unknown operator {op!r}")
+
+
+# Small blocks get straight-line closures: a generator per evaluation costs more than the test.
+def _conjunction(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+        return lambda rec: a(rec) and b(rec)
+    if len(parts) == 3:
+        a, b, c = parts
+        return lambda rec: a(rec) and b(rec) and c(rec)
+    return lambda rec: all(p(rec) for p in parts)
+
+
+def _disjunction(parts: list[Predicate]) -> Predicate:
+    if len(parts) == 1:
+        return parts[0]
+    if len(parts) == 2:
+        a, b = parts
+        return lambda rec: a(rec) or b(rec)
+    if len(parts) == 3:
+        a, b, c = parts
+        return lambda rec: a(rec) or b(rec) or c(rec)
+    return lambda rec: any(p(rec) for p in parts)
 
 
 def _quantifier(op: str, get: Callable[[dict], Any], inner: Predicate, capture: str | None) -> Predicate:

@@ -13,7 +13,7 @@ import yaml
 
 from scanner import resources
 from scanner.controls import ControlRef, Framework, load_catalogs
-from scanner.problems import InputError, Problem
+from scanner.problems import InputError, Problem, json_path
 from scanner.rules.conditions import ConditionCompiler
 from scanner.rules.model import PackInfo, Rule
 from scanner.rules.template import Template, allowed_heads
@@ -149,7 +149,7 @@ def _compile_rule(spec: dict, doc: Any, index: int, pack: PackInfo, line: int,
 
     def add(path_parts: list, message: str, file: str = pack.path) -> None:
         problems.append(Problem(file, message, line=line_of(doc, base + path_parts) or line,
-                                path=".".join(["rules[%d]" % index] + [str(p) for p in path_parts]), rule_id=rule_id))
+                                path=json_path(base + path_parts), rule_id=rule_id))
 
     defaults = dict(spec.get("params") or {})
     params = dict(defaults)
@@ -224,5 +224,7 @@ def _compile_rule(spec: dict, doc: Any, index: int, pack: PackInfo, line: int,
         help_uri=spec.get("help_uri"), tags=list(spec.get("tags") or []), controls=controls,
         pack=pack, line=line,
         control_ids={fw: [r.id for r in refs] for fw, refs in controls.items()},
+        fields=frozenset(compiler.fields | message.heads | pass_message.heads
+                         | (inconclusive[1].heads if inconclusive else set())),
     )
     return rule, []

@@ -4,14 +4,17 @@ parsed once; no expressions, no format specs, no attribute access beyond one dot
 from __future__ import annotations
 
 import string
+from datetime import datetime
 from typing import Any
 
-from scanner.model import FACT_FIELDS
+from scanner.model import FACT_FIELDS, format_time
 
 
 def _show(value: Any) -> str:
     if value is None:
         return "unknown"
+    if isinstance(value, datetime):
+        return format_time(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
@@ -26,6 +29,7 @@ class Template:
         self.text = text
         self.problems: list[str] = []
         self.parts: list[tuple[str, str | None, str | None]] = []  # literal, head, sub
+        self.heads: set[str] = set()
         try:
             parsed = list(string.Formatter().parse(text))
         except ValueError as exc:
@@ -38,6 +42,7 @@ class Template:
             if spec or conversion:
                 self.problems.append(f"message field {{{name}}}: format specs and conversions are not supported")
             head, _, sub = name.partition(".")
+            self.heads.add(head)
             if head not in allowed_heads:
                 self.problems.append(f"message field {{{name}}} is not a certificate field, a param or a capture")
             self.parts.append((literal, head, sub or None))
@@ -57,7 +62,7 @@ class Template:
                 value = rec.get(head)
                 if sub is not None:
                     if isinstance(value, list):
-                        value = [item.get(sub) if isinstance(item, dict) else item for item in value]
+                        value = [item.get(sub) if isinstance(item, dict) else getattr(item, sub, item) for item in value]
                     elif isinstance(value, dict):
                         value = value.get(sub)
                     else:

@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): run with `make bench`. Each module has main() that prints its figures."""

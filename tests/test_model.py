@@ -1,0 +1,77 @@
+"""Days to expiry and expiry buckets at the pinned boundaries; time parsing at the edge."""
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from scanner.model import (Certificate, NaiveDatetimeError, days_to_expiry, expiry_bucket, format_time,
+                           parse_time)
+
+AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize("offset, days, bucket", [
+    (timedelta(days=91), 91, "VALID"),
+    (timedelta(days=90, hours=12), 90, "ATTENTION_90D"),
+    (timedelta(days=90), 90, "ATTENTION_90D"),
+    (timedelta(days=31), 31, "ATTENTION_90D"),
+    (timedelta(days=30), 30, "WARNING_30D"),
+    (timedelta(days=29), 29, "WARNING_30D"),
+    (timedelta(days=8), 8, "WARNING_30D"),
+    (timedelta(days=7, hours=12), 7, "CRITICAL_7D"),
+    (timedelta(days=7), 7, "CRITICAL_7D"),
+    (timedelta(days=1), 1, "CRITICAL_7D"),
+    (timedelta(hours=12), 0, "CRITICAL_7D"),
+    (timedelta(seconds=1), 0, "CRITICAL_7D"),
+    (timedelta(0), 0, "EXPIRED"),
+    (timedelta(hours=-12), -1, "EXPIRED"),
+    (timedelta(days=-1), -1, "EXPIRED"),
+    (timedelta(days=-1, seconds=-1), -2, "EXPIRED"),
+])
+def test_days_and_bucket_boundaries(offset, days, bucket):
+    not_after = AS_OF + offset
+    assert days_to_expiry(not_after, AS_OF) == days
+    assert expiry_bucket(not_after, AS_OF) == bucket
+
+
+def test_facts_derive_from_as_of_not_status():
+    cert = Certificate(id="x", source="aws.acm", status="ISSUED", not_after=AS_OF - timedelta(hours=1))
+    facts = cert.facts(AS_OF)
+    assert facts["expiry_bucket"] == "EXPIRED" and facts["days_to_expiry"] == -1
+    assert facts["status"] == "ISSUED"  # the provider's word is kept, not trusted for expiry
+
+
+def test_unknown_expiry_stays_unknown():
+    facts = Certificate(id="x", source="file").facts(AS_OF)
+    assert facts["days_to_expiry"] is None and facts["expiry_bucket"] is None
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("2026-06-01", AS_OF),
+    ("2026-06-01T00:00:00Z", AS_OF),
+    ("2026-06-01T02:00:00+02:00", AS_OF),
+    ("2026-05-31T20:00:00-04:00", AS_OF),
+])
+def test_parse_time_normalises_to_utc(text, expected):
+    assert parse_time(text) == expected
+    assert parse_time(text).tzinfo == timezone.utc
+
+
+def test_naive_timestamps_are_refused():
+    with pytest.raises(NaiveDatetimeError):
+        parse_time("2026-06-01T00:00:00")
+    with pytest.raises(NaiveDatetimeError):
+        parse_time(datetime(2026, 6, 1))
+
+
+def test_format_time_round_trips():
+    assert format_time(AS_OF) == "2026-06-01T00:00:00Z"
+    assert parse_time(format_time(AS_OF + timedelta(microseconds=5))) == AS_OF + timedelta(microseconds=5)
+
+
+def test_wildcard_and_validity_are_derived():
+    cert = Certificate(id="x", source="tls", domain="a.example.com", sans=["a.example.com", "*.b.example.com"],
+                       not_before=AS_OF, not_after=AS_OF + timedelta(days=200, hours=5))
+    assert cert.is_wildcard is True
+    assert cert.validity_days == 200
+    assert Certificate(id="y", source="tls", domain="a.example.com").is_wildcard is False
