@@ -14,7 +14,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/certscan demo
+	$(BIN)/certscan scan --inventory examples/landing-zone.json --as-of 2026-06-01T00:00:00Z \
+		--fail-on none --output-dir reports/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
