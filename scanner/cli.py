@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 
 from scanner import __version__
+from scanner.commands.merge import merge
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
 from scanner.gate import EXIT_USAGE
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command()(scan)
 app.command()(validate)
 app.command()(controls)
+app.command()(merge)
 app.add_typer(rules_app, name="rules")
 
 
