@@ -7,7 +7,6 @@ the clock. Times are timezone-aware UTC datetimes in memory and ISO 8601 'Z' str
 from __future__ import annotations
 
 import hashlib
-import operator
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -189,53 +188,17 @@ class Certificate:
         kwargs["tags"] = dict(data.get("tags") or {})
         return cls(**kwargs)
 
-    def facts(self, as_of: datetime, reader: FactReader | None = None) -> dict[str, Any]:
-        """The record a rule sees: stored fields (datetimes stay datetimes) plus the fields
-        derived from as_of. Evaluation passes a FactReader limited to the fields its rules read."""
-        return (reader or FULL_READER).read(self, as_of)
+    def facts(self, as_of: datetime) -> dict[str, Any]:
+        """Every field as JSON-ready values plus the fields derived from as_of: the view a
+        tool or a report may want. (The rule engine reads certificates through rules.facts.)"""
+        out = self.to_dict()
+        out["days_to_expiry"] = days_to_expiry(self.not_after, as_of) if self.not_after else None
+        out["expiry_bucket"] = expiry_bucket(self.not_after, as_of) if self.not_after else None
+        return out
 
 
-class FactReader:
-    """Builds rule records holding only the named fields: this runs once per certificate
-    per scan, and copying every field of every certificate dominated evaluation time."""
-
-    def __init__(self, names: frozenset[str] | set[str] | None = None):
-        wanted = set(_DERIVED | CERTIFICATE_FIELDS) if names is None else set(names)
-        self.stored = tuple(n for n in _FIELD_NAMES if n in wanted)
-        self._get = operator.attrgetter(*self.stored) if len(self.stored) > 1 else (
-            (lambda cert, n=self.stored[0]: (getattr(cert, n),)) if self.stored else (lambda cert: ()))
-        self.wildcard = "is_wildcard" in wanted
-        self.validity = "validity_days" in wanted
-        self.expiry = bool(wanted & {"days_to_expiry", "expiry_bucket"})
-
-    def read(self, cert: Certificate, as_of: datetime) -> dict[str, Any]:
-        rec = dict(zip(self.stored, self._get(cert)))
-        not_after = cert.not_after
-        if self.wildcard:
-            domain = cert.domain
-            rec["is_wildcard"] = (domain is not None and domain.startswith("*.")) or any(
-                name.startswith("*.") for name in cert.sans)
-        if self.validity:
-            not_before = cert.not_before
-            rec["validity_days"] = (not_after - not_before) // ONE_DAY if not_before and not_after else None
-        if self.expiry:
-            if not_after is not None:
-                days = (not_after - as_of) // ONE_DAY
-                rec["days_to_expiry"] = days
-                rec["expiry_bucket"] = ("EXPIRED" if not_after <= as_of else "CRITICAL_7D" if days <= 7 else
-                                        "WARNING_30D" if days <= 30 else "ATTENTION_90D" if days <= 90 else "VALID")
-            else:
-                rec["days_to_expiry"] = None
-                rec["expiry_bucket"] = None
-        return rec
-
-
-_FIELD_NAMES = tuple(f.name for f in fields(Certificate))
-_read_fields = operator.attrgetter(*_FIELD_NAMES)
-CERTIFICATE_FIELDS = frozenset(_FIELD_NAMES)
+CERTIFICATE_FIELDS = frozenset(f.name for f in fields(Certificate))
 DATETIME_FIELDS = frozenset({"not_before", "not_after"})
-_DERIVED = frozenset({"is_wildcard", "validity_days", "days_to_expiry", "expiry_bucket"})
-FULL_READER = FactReader()
 # Names a rule may use: stored fields plus derived ones.
 FACT_FIELDS = CERTIFICATE_FIELDS | {"is_wildcard", "validity_days", "days_to_expiry", "expiry_bucket"}
 

@@ -1,18 +1,25 @@
 """Every operator of the condition language, quantifiers, params and null handling."""
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
+from scanner.model import Certificate, ValidationRecord
 from scanner.rules.conditions import ConditionCompiler, MissingValue
+from scanner.rules.facts import CAPTURES, make_record
 
-REC = {
-    "domain": "API.example.com", "days_to_expiry": 30, "status": "ISSUED", "key_size": None,
-    "sans": ["api.example.com", "*.example.com"], "tags": {"Owner": "payments", "env": ""},
-    "validation": [
-        {"domain": "a.example.com", "record_name": "_a.a.example.com.", "dns_status": "present"},
-        {"domain": "b.example.com", "record_name": "_b.b.example.com.", "dns_status": "missing"},
-    ],
-    "in_use": True, "region": None,
-}
+AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)
+CERT = Certificate(
+    id="arn:x", source="aws.acm", domain="API.example.com", status="ISSUED", key_size=None,
+    not_after=AS_OF + timedelta(days=30, hours=3), sans=["api.example.com", "*.example.com"],
+    tags={"Owner": "payments", "env": ""}, in_use=True, region=None,
+    validation=[ValidationRecord("a.example.com", "_a.a.example.com.", dns_status="present"),
+                ValidationRecord("b.example.com", "_b.b.example.com.", dns_status="missing")],
+)
+
+
+def record(cert=CERT):
+    return make_record(cert, AS_OF)
 
 
 def compile_ok(cond, params=None):
@@ -63,33 +70,33 @@ def compile_ok(cond, params=None):
     ({"field": "validation", "op": "all", "where": {"field": "dns_status", "op": "eq", "value": "x"}}, False),
 ])
 def test_operator(cond, expected):
-    assert compile_ok(cond)(dict(REC)) is expected
+    assert compile_ok(cond)(record()) is expected
 
 
-def test_quantifier_over_empty_or_missing_list():
-    rec = {"validation": []}
+def test_quantifier_over_empty_list():
+    rec = record(Certificate(id="y", source="aws.acm"))
     assert compile_ok({"field": "validation", "op": "any", "where": {"field": "dns_status", "op": "eq", "value": "missing"}})(rec) is False
     assert compile_ok({"field": "validation", "op": "all", "where": {"field": "dns_status", "op": "eq", "value": "missing"}})(rec) is True
-    assert compile_ok({"field": "validation", "op": "none", "where": {"field": "dns_status", "op": "eq", "value": "missing"}})({}) is True
+    assert compile_ok({"field": "tags", "op": "none", "where": {"field": "key", "op": "eq", "value": "owner"}})(rec) is True
 
 
 def test_capture_keeps_the_deciding_items():
-    rec = dict(REC)
+    rec = record()
     predicate = compile_ok({"field": "validation", "op": "none", "as": "broken",
                             "where": {"field": "dns_status", "op": "eq", "value": "missing"}})
     assert predicate(rec) is False
-    assert [item["record_name"] for item in rec["broken"]] == ["_b.b.example.com."]
+    assert [item["record_name"] for item in rec[CAPTURES]["broken"]] == ["_b.b.example.com."]
 
 
 def test_params_are_resolved_at_compile_time():
     predicate = compile_ok({"field": "days_to_expiry", "op": "gt", "value": {"param": "days"}}, {"days": 29})
-    assert predicate(dict(REC)) is True
+    assert predicate(record()) is True
 
 
 def test_ordering_on_unknown_value_raises_missing_value():
     predicate = compile_ok({"field": "key_size", "op": "lt", "value": 2048})
     with pytest.raises(MissingValue) as info:
-        predicate(dict(REC))
+        predicate(record())
     assert info.value.field == "key_size"
 
 

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Any
 
 from scanner.model import DATETIME_FIELDS, FACT_FIELDS, NaiveDatetimeError, ValidationRecord, parse_time
+from scanner.rules.facts import CERT, DERIVED, capture as store_capture, field_reader
 
-Predicate = Callable[[dict], bool]
+Predicate = Callable[[Any], bool]  # over a certificate record (rules.facts) or an item dict
 
 ITEM_FIELDS: dict[str, frozenset[str]] = {
     "validation": frozenset(ValidationRecord.__dataclass_fields__),
@@ -63,21 +64,28 @@ def _item(item: Any) -> dict:
     return {"value": item}
 
 
-def _items(value: Any) -> list[dict]:
-    if value is None:
-        return []
+def _items(value: Any) -> Iterator[dict]:
+    """Lazily, so that any/none can stop at the first deciding item."""
+    if not value:
+        return
     if isinstance(value, dict):
-        return [{"key": k, "value": v} for k, v in value.items()]
-    return [_item(item) for item in value]
+        for k, v in value.items():
+            yield {"key": k, "value": v}
+    else:
+        for item in value:
+            yield _item(item)
 
 
-def _getter(path: str) -> Callable[[dict], Any]:
+def _getter(path: str, top_level: bool) -> Callable[[Any], Any]:
+    """Reads a (dotted) field: from a certificate record at the top level, from an item dict
+    inside a quantifier. Dotted steps go into mappings (tags.owner)."""
     head, *rest = path.split(".")
+    base = field_reader(head) if top_level else (lambda item: item.get(head))
     if not rest:
-        return lambda rec: rec.get(head)
+        return base
 
-    def get(rec: dict) -> Any:
-        value = rec.get(head)
+    def get(rec: Any) -> Any:
+        value = base(rec)
         for part in rest:
             if not isinstance(value, dict):
                 return None
@@ -95,7 +103,6 @@ class ConditionCompiler:
         self.problems: list[tuple[str, str]] = []  # (json path, message)
         self.captures: set[str] = set()
         self.used_params: set[str] = set()
-        self.fields: set[str] = set()  # certificate fields read, so evaluation builds only those
         self._reserved = reserved_names
 
     def problem(self, path: str, message: str) -> Predicate:
@@ -131,9 +138,8 @@ class ConditionCompiler:
             what = "item field" if item_fields is not None else "certificate field"
             return self.problem(f"{path}.field", f"unknown {what} {field!r}; expected one of: "
                                 + ", ".join(sorted(known)))
-        if item_fields is None:
-            self.fields.add(head)
-        get = _getter(field)
+        top_level = item_fields is None
+        get = _getter(field, top_level)
         fold = bool(cond.get("ignore_case"))
 
         if op in ("exists", "absent"):
@@ -144,6 +150,8 @@ class ConditionCompiler:
             inner = self.compile(cond["where"], f"{path}.where", ITEM_FIELDS.get(head, frozenset({"key", "value"})))
             capture = cond.get("as")
             if capture:
+                if not top_level:
+                    return self.problem(f"{path}.as", "'as' is only allowed on a top-level quantifier")
                 if capture in FACT_FIELDS or capture in self._reserved or capture == "params":
                     return self.problem(f"{path}.as", f"'as: {capture}' would hide a field; choose another name")
                 self.captures.add(capture)
@@ -156,10 +164,8 @@ class ConditionCompiler:
             value = _fold(value)
 
         if fold:
-            def read(rec: dict) -> Any:
+            def read(rec: Any) -> Any:
                 return _fold(get(rec))
-        elif "." not in field:
-            read = lambda rec: rec.get(field)  # noqa: E731
         else:
             read = get
 
@@ -169,11 +175,18 @@ class ConditionCompiler:
             except (ValueError, NaiveDatetimeError) as exc:
                 return self.problem(f"{path}.value", f"{field} is compared with a timestamp: {exc}")
 
-        plain = not fold and "." not in field
+        # Straight-line closures for the commonest shape (a stored top-level field, no case
+        # folding): one C-level attribute read, no intermediate call.
+        stored = operator.attrgetter(head) if (top_level and not fold and "." not in field
+                                               and head not in DERIVED and head != "resource_id") else None
         if op == "eq":
-            return (lambda rec: rec.get(field) == value) if plain else (lambda rec: read(rec) == value)
+            if stored is not None:
+                return lambda rec: stored(rec[CERT]) == value
+            return lambda rec: read(rec) == value
         if op == "ne":
-            return (lambda rec: rec.get(field) != value) if plain else (lambda rec: read(rec) != value)
+            if stored is not None:
+                return lambda rec: stored(rec[CERT]) != value
+            return lambda rec: read(rec) != value
         if op in _ORDERING:
             compare = _ORDERING[op]
             if not isinstance(value, (int, float, str, datetime)) or isinstance(value, bool):
@@ -194,8 +207,12 @@ class ConditionCompiler:
             except TypeError:
                 choices = value
             if op == "in":
-                return (lambda rec: rec.get(field) in choices) if plain else (lambda rec: read(rec) in choices)
-            return (lambda rec: rec.get(field) not in choices) if plain else (lambda rec: read(rec) not in choices)
+                if stored is not None:
+                    return lambda rec: stored(rec[CERT]) in choices
+                return lambda rec: read(rec) in choices
+            if stored is not None:
+                return lambda rec: stored(rec[CERT]) not in choices
+            return lambda rec: read(rec) not in choices
         if op == "contains":
             def contains(rec: dict) -> bool:
                 found = read(rec)
@@ -258,10 +275,10 @@ def _quantifier(op: str, get: Callable[[dict], Any], inner: Predicate, capture: 
         items = _items(get(rec))
         if op == "all":
             deciding = [item for item in items if not inner(item)]
-            rec[capture] = deciding
+            store_capture(rec, capture, deciding)
             return not deciding
         deciding = [item for item in items if inner(item)]
-        rec[capture] = deciding
+        store_capture(rec, capture, deciding)
         return bool(deciding) if op == "any" else not deciding
 
     return captured

@@ -224,7 +224,5 @@ def _compile_rule(spec: dict, doc: Any, index: int, pack: PackInfo, line: int,
         help_uri=spec.get("help_uri"), tags=list(spec.get("tags") or []), controls=controls,
         pack=pack, line=line,
         control_ids={fw: [r.id for r in refs] for fw, refs in controls.items()},
-        fields=frozenset(compiler.fields | message.heads | pass_message.heads
-                         | (inconclusive[1].heads if inconclusive else set())),
     )
     return rule, []

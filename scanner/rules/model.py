@@ -42,7 +42,6 @@ class Rule:
     pack: PackInfo
     line: int
     control_ids: dict[str, list[str]] = field(default_factory=dict)  # shared by every result
-    fields: frozenset[str] = frozenset()  # certificate fields its conditions and messages read
 
     def covers(self, source: str) -> bool:
         return self.resources is None or source in self.resources

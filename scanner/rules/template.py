@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner.model import FACT_FIELDS, format_time
+from scanner.rules.facts import lookup
 
 
 def _show(value: Any) -> str:
@@ -29,7 +30,6 @@ class Template:
         self.text = text
         self.problems: list[str] = []
         self.parts: list[tuple[str, str | None, str | None]] = []  # literal, head, sub
-        self.heads: set[str] = set()
         try:
             parsed = list(string.Formatter().parse(text))
         except ValueError as exc:
@@ -42,13 +42,12 @@ class Template:
             if spec or conversion:
                 self.problems.append(f"message field {{{name}}}: format specs and conversions are not supported")
             head, _, sub = name.partition(".")
-            self.heads.add(head)
             if head not in allowed_heads:
                 self.problems.append(f"message field {{{name}}} is not a certificate field, a param or a capture")
             self.parts.append((literal, head, sub or None))
         self.static = all(head is None for _, head, _ in self.parts)
 
-    def render(self, rec: dict, params: dict[str, Any]) -> str:
+    def render(self, rec: list, params: dict[str, Any]) -> str:
         if self.static:
             return self.text
         out = []
@@ -59,7 +58,7 @@ class Template:
             if head == "params":
                 value = params.get(sub) if sub else params
             else:
-                value = rec.get(head)
+                value = lookup(rec, head)
                 if sub is not None:
                     if isinstance(value, list):
                         value = [item.get(sub) if isinstance(item, dict) else getattr(item, sub, item) for item in value]

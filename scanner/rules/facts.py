@@ -1,0 +1,72 @@
+"""The record a rule sees for one certificate at one as_of.
+
+It is a short list, not a dict: [certificate, days_to_expiry, expiry_bucket, is_wildcard,
+validity_days, captures]. Stored fields are read straight off the certificate (C-level
+attrgetter); only the fields derived from as_of are computed, once per certificate. Copying
+every field of every certificate into a dict cost more than evaluating all the rules.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from scanner.model import ONE_DAY, Certificate
+
+CERT, DAYS, BUCKET, WILDCARD, VALIDITY, CAPTURES = range(6)
+DERIVED = {"days_to_expiry": DAYS, "expiry_bucket": BUCKET, "is_wildcard": WILDCARD, "validity_days": VALIDITY}
+
+Record = list
+
+
+def make_record(cert: Certificate, as_of: datetime) -> Record:
+    not_after = cert.not_after
+    if not_after is None:
+        days = bucket = None
+    else:
+        days = (not_after - as_of) // ONE_DAY
+        bucket = ("EXPIRED" if not_after <= as_of else "CRITICAL_7D" if days <= 7 else
+                  "WARNING_30D" if days <= 30 else "ATTENTION_90D" if days <= 90 else "VALID")
+    domain = cert.domain
+    wildcard = (domain is not None and domain[:2] == "*.") or any(name[:2] == "*." for name in cert.sans)
+    not_before = cert.not_before
+    validity = (not_after - not_before) // ONE_DAY if not_before is not None and not_after is not None else None
+    return [cert, days, bucket, wildcard, validity, None]
+
+
+def field_reader(name: str) -> Callable[[Record], Any]:
+    """A function reading one top-level field (stored or derived) from a record."""
+    if name in DERIVED:
+        return operator.itemgetter(DERIVED[name])
+    if name == "resource_id":
+        return lambda rec: rec[CERT].id
+    get = operator.attrgetter(name)
+    return lambda rec: get(rec[CERT])
+
+
+def lookup(rec: Record, name: str) -> Any:
+    """A field, a derived value or a capture by name (for messages)."""
+    index = DERIVED.get(name)
+    if index is not None:
+        return rec[index]
+    captures = rec[CAPTURES]
+    if captures is not None and name in captures:
+        return captures[name]
+    if name == "resource_id":
+        return rec[CERT].id
+    return getattr(rec[CERT], name, None)
+
+
+def capture(rec: Record, name: str, items: list) -> None:
+    """Keep the items that decided a quantifier, for the message. Nothing is allocated when
+    there is nothing to name (the common, passing case); a stale capture of the same name
+    is dropped so a message never names another rule's items."""
+    captures = rec[CAPTURES]
+    if items:
+        if captures is None:
+            captures = rec[CAPTURES] = {}
+        captures[name] = items
+    elif captures is not None:
+        captures.pop(name, None)
