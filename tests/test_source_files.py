@@ -116,11 +116,11 @@ def test_password_variable_must_be_set():
 
 
 def test_broken_files_are_errors_and_the_rest_is_scanned(tmp_path, chain):
-    leaf, intermediate, _ = chain
+    leaf, intermediate, root = chain
     good = tmp_path / "good.crt"
     good.write_bytes(leaf.pem)
     truncated = tmp_path / "truncated.pem"
-    truncated.write_bytes(leaf.pem + intermediate.pem[: len(intermediate.pem) // 2])
+    truncated.write_bytes(leaf.pem + intermediate.pem[: len(intermediate.pem) // 2] + root.pem)
     garbage = tmp_path / "garbage.crt"
     garbage.write_bytes(os.urandom(700))
     damaged = tmp_path / "damaged.pem"
@@ -136,9 +136,22 @@ def test_broken_files_are_errors_and_the_rest_is_scanned(tmp_path, chain):
     assert all(e.source == "file" and e.unit == f"file/{e.resource}" for e in inventory.errors)
     records = by_id(inventory)
     assert str(good) in records
-    # the readable certificate of the truncated chain is kept, numbered as one of two
+    # the readable certificates of the damaged chain are kept; the cut one keeps its number
     assert records[f"{truncated}#1"].domain == "shop.example.test"
+    assert records[f"{truncated}#3"].domain == "Test Root"
+    assert f"{truncated}#2" not in records
     assert not inventory.complete
+
+
+def test_a_hostile_pem_file_is_parsed_in_one_pass(tmp_path):
+    hostile = tmp_path / "hostile.pem"
+    hostile.write_bytes(b"-----BEGIN CERTIFICATE-----\nAAAA\n" * 100_000)  # 3 MB of blocks never closed
+
+    inventory = scan(hostile)
+
+    [error] = inventory.errors
+    assert error.code == "PEMTruncated" and "100000 PEM block(s)" in error.message
+    assert not inventory.certificates
 
 
 def test_non_certificate_files_in_a_folder_are_skipped(tmp_path, chain):

@@ -50,8 +50,8 @@ PKCS12_SUFFIXES = frozenset({".p12", ".pfx"})
 # not a certificate file, and reading it would only cost memory.
 MAX_FILE_BYTES = 4 * 1024 * 1024
 
-_PEM_BLOCK = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n.*?-----END \1-----", re.S)
 _PEM_BEGIN = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----")
+_PEM_END = re.compile(rb"-----END ([A-Z0-9 ]+)-----")
 _CERT_LABELS = frozenset({b"CERTIFICATE", b"X509 CERTIFICATE"})
 _PKCS7_LABELS = frozenset({b"PKCS7", b"CERTIFICATE CHAIN"})
 
@@ -69,6 +69,7 @@ class ParsedFile:
     # keeps its number, so the ones after it keep theirs.
     certificates: list[tuple[int, x509.Certificate]] = field(default_factory=list)
     slots: int = 0  # certificates the file holds, parsed or not
+    other_blocks: int = 0  # complete PEM blocks that are neither certificates nor keys (CSR, CRL, ...)
     problems: list[FileProblem] = field(default_factory=list)
     private_key: bool = False
 
@@ -106,21 +107,51 @@ def looks_like_pkcs12(data: bytes) -> bool:
     return start is not None and data[start:start + 3] == b"\x02\x01\x03"
 
 
+def pem_blocks(data: bytes) -> list[tuple[bytes, bytes | None]]:
+    """(label, block) for each PEM block in file order; block is None for one never closed
+    (a BEGIN followed by another BEGIN or the end of the file). One pass over the lines, so
+    a hostile file of unclosed BEGIN lines costs linear time, not quadratic."""
+    out: list[tuple[bytes, bytes | None]] = []
+    label: bytes | None = None
+    lines: list[bytes] = []
+    for raw in data.splitlines():
+        line = raw.strip()
+        begin = _PEM_BEGIN.search(line)  # anywhere in the line: a cut-off line may run into the next block
+        if begin:
+            if label is not None:
+                out.append((label, None))
+            label, lines = begin.group(1), [begin.group(0)]
+            continue
+        if label is None:
+            continue  # text between blocks (e.g. openssl's "Bag Attributes")
+        lines.append(line)
+        end = _PEM_END.search(line)
+        if end:
+            out.append((label, b"\n".join(lines) + b"\n" if end.group(1) == label else None))
+            label = None
+    if label is not None:
+        out.append((label, None))
+    return out
+
+
 def parse_pem(data: bytes) -> ParsedFile:
     parsed = ParsedFile()
-    blocks = list(_PEM_BLOCK.finditer(data))
-    for block in blocks:
-        label = block.group(1)
-        if label in _CERT_LABELS:
+    unclosed = 0
+    for label, block in pem_blocks(data):
+        if block is None:
+            unclosed += 1
+            # an unclosed certificate block keeps its number, so the others keep theirs
+            parsed.slots += label in _CERT_LABELS
+        elif label in _CERT_LABELS:
             parsed.slots += 1
             try:
-                parsed.certificates.append((parsed.slots, x509.load_pem_x509_certificate(block.group(0))))
+                parsed.certificates.append((parsed.slots, x509.load_pem_x509_certificate(block)))
             except ValueError as exc:
                 parsed.problems.append(FileProblem("CertificateParseError", f"certificate #{parsed.slots} "
                                                    f"cannot be parsed: {exc}"))
         elif label in _PKCS7_LABELS:
             try:
-                certs = pkcs7.load_pem_pkcs7_certificates(block.group(0))
+                certs = pkcs7.load_pem_pkcs7_certificates(block)
             except ValueError as exc:
                 parsed.slots += 1
                 parsed.problems.append(FileProblem("CertificateParseError", f"PKCS#7 block cannot be parsed: {exc}"))
@@ -129,15 +160,11 @@ def parse_pem(data: bytes) -> ParsedFile:
             parsed.slots += len(certs)
         elif is_private_key_label(label):
             parsed.private_key = True  # noted by its label only: the block is never decoded
-    opened = _PEM_BEGIN.findall(data)
-    if len(opened) > len(blocks):
-        # An unclosed certificate block still counts as one of the file's certificates, so
-        # the ids of the others do not change when the file is repaired.
-        closed = [block.group(1) for block in blocks]
-        parsed.slots += max(0, sum(label in _CERT_LABELS for label in opened)
-                            - sum(label in _CERT_LABELS for label in closed))
-        parsed.problems.append(FileProblem("PEMTruncated", f"{len(opened) - len(blocks)} PEM block(s) have no "
-                                                           "END line (truncated or damaged file)"))
+        else:
+            parsed.other_blocks += 1
+    if unclosed:
+        parsed.problems.append(FileProblem("PEMTruncated", f"{unclosed} PEM block(s) have no matching END line "
+                                                           "(truncated or damaged file)"))
     return parsed
 
 
@@ -184,7 +211,8 @@ def parse_certificate_file(data: bytes, suffix: str, password: bytes | None) -> 
     blocks (a key, a CSR); a key file (*.key) never has to hold one."""
     if b"-----BEGIN " in data:
         parsed = parse_pem(data)
-        if not parsed.problems and suffix not in KEY_SUFFIXES and not _PEM_BLOCK.search(data):
+        if not (parsed.slots or parsed.private_key or parsed.other_blocks or parsed.problems) \
+                and suffix not in KEY_SUFFIXES:
             parsed.problems.append(FileProblem("NotACertificate", "no complete PEM block found"))
         return parsed
     if suffix in KEY_SUFFIXES:

@@ -192,8 +192,13 @@ def fetch(endpoint: Endpoint, ca_bundle: str | None, timeout: float) -> Served:
                 _wait(sock, False, deadline, endpoint)
             except SSL.WantWriteError:
                 _wait(sock, True, deadline, endpoint)
-        chain = connection.get_peer_cert_chain(as_cryptography=True) or []
-        return Served(chain=list(chain), tls_version=connection.get_protocol_version_name(), verify_errors=errors)
+        served = Served(chain=list(connection.get_peer_cert_chain(as_cryptography=True) or []),
+                        tls_version=connection.get_protocol_version_name(), verify_errors=errors)
+        try:
+            connection.shutdown()  # a polite close_notify; the server's answer is not awaited
+        except SSL.Error:
+            pass
+        return served
     except SSL.Error as exc:
         raise EndpointError("TLSHandshakeFailed", f"TLS handshake with {endpoint.label} failed: {_ssl_error_text(exc)}") from None
     except OSError as exc:
