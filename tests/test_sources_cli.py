@@ -16,10 +16,11 @@ from scanner.cli import run
 from scanner.collect.azure_keyvault import calendar_months
 from scanner.inventory import load_inventory
 from scanner.simulate.azure_keyvault_fake import LifetimeAction, Policy
-from sources_support import (NOW, azure_seams, keyvault, leaf_pems, make_cert, pki,  # noqa: F401
+from sources_support import (NOW, azure_seams, free_port, keyvault, leaf_pems, make_cert, pki,  # noqa: F401
                              tls_servers)
 
 SHOP = "https://shop.vault.azure.net"
+DENIED = "https://denied.vault.azure.net"
 CANARY = "CERTSCAN-KEY-CANARY-5b1e0c"
 
 # The rules the shipped packs will hold for these sources, over the fields this issue adds.
@@ -91,8 +92,9 @@ def with_seams(monkeypatch):
 
 
 @pytest.fixture
-def estate(tmp_path, pki, tls_servers, keyvault, with_seams, monkeypatch):
-    """A tree of files, two endpoints and a vault, with one broken file."""
+def estate(tmp_path, pki, tls_servers, keyvault, with_seams, monkeypatch, free_port):
+    """A tree of files, endpoints and vaults, with one broken file, one refused endpoint and
+    one vault that denies access."""
     tree = tmp_path / "tree"
     (tree / "site").mkdir(parents=True)
     good = make_cert("files.example.test", days=200)
@@ -115,18 +117,20 @@ def estate(tmp_path, pki, tls_servers, keyvault, with_seams, monkeypatch):
                                         lifetime_actions=[LifetimeAction("AutoRenew", days_before_expiry=30)]))
     vault.add_certificate("legacy", make_cert("legacy.example.test", not_before=NOW - timedelta(days=5),
                                               days=397).cert)  # imported: Unknown issuer, EmailContacts
+    keyvault.vault(DENIED).add_certificate("hidden", make_cert("hidden.example.test").cert)
+    keyvault.fail(DENIED, 403, message="Caller is not authorized to perform action on resource.")
     with_seams(azure_seams(keyvault))
 
     pack = tmp_path / "pack.yaml"
     pack.write_text(PACK)
     return {"tree": tree, "good": good_server.endpoint, "wrong": wrong_server.endpoint, "pack": pack,
-            "key_pem": key_pem, "out": tmp_path / "reports"}
+            "refused": f"127.0.0.1:{free_port}", "key_pem": key_pem, "out": tmp_path / "reports"}
 
 
 def scan_args(estate, *extra):
     return ["scan", "--path", str(estate["tree"]), "--endpoint", estate["good"], "--endpoint", estate["wrong"],
-            "--azure", "--vault-url", SHOP, "--rules", str(estate["pack"]), "--output-dir", str(estate["out"]),
-            "--format", "json", "--quiet", *extra]
+            "--endpoint", estate["refused"], "--azure", "--vault-url", SHOP, "--vault-url", DENIED,
+            "--rules", str(estate["pack"]), "--output-dir", str(estate["out"]), "--format", "json", "--quiet", *extra]
 
 
 def results_by_key(out: Path) -> dict[tuple[str, str], dict]:
@@ -137,7 +141,7 @@ def results_by_key(out: Path) -> dict[tuple[str, str], dict]:
 def test_scan_all_three_sources_with_rules(estate, capsys):
     code = run(scan_args(estate))
 
-    assert code == 3  # broken.crt could not be read: incomplete without --allow-partial
+    assert code == 3  # a file, an endpoint and a vault could not be read: incomplete without --allow-partial
     out = estate["out"]
     results = results_by_key(out)
     tree = estate["tree"]
@@ -157,11 +161,15 @@ def test_scan_all_three_sources_with_rules(estate, capsys):
     assert results[("AKV-102", legacy)]["message"] == f"legacy is valid for {legacy_months} months"
 
     data = json.loads((out / "certscan-results.json").read_text())
-    [error] = data["errors"]
-    assert error["code"] == "NotACertificate" and error["resource"] == str(tree / "broken.crt")
-    units = {c["unit"] for c in data["coverage"]}
+    errors = {(e["source"], e["resource"]): e["code"] for e in data["errors"]}
+    assert errors == {("file", str(tree / "broken.crt")): "NotACertificate",
+                      ("tls", estate["refused"]): "ConnectionRefused",
+                      ("azure.keyvault", DENIED): "Forbidden"}
+    units = {c["unit"]: c for c in data["coverage"]}
+    assert units[f"tls/{estate['refused']}"]["complete"] is False
+    assert units[f"azure.keyvault/{DENIED}"]["complete"] is False
     assert {f"tls/{estate['good']}", f"tls/{estate['wrong']}", f"azure.keyvault/{SHOP}",
-            f"file/{tree / 'broken.crt'}", f"file/{tree / 'site' / 'privkey.pem'}"} <= units
+            f"file/{tree / 'broken.crt'}", f"file/{tree / 'site' / 'privkey.pem'}"} <= set(units)
 
     inventory = load_inventory(out / "certscan-inventory.json")  # schema-valid and accepted back
     assert {c.source for c in inventory.certificates} == {"file", "tls", "azure.keyvault"}
