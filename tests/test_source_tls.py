@@ -105,13 +105,16 @@ def test_self_signed_certificate(pki, tls_servers):
     assert cert.fingerprint_sha256 == made.cert.fingerprint(hashes.SHA256()).hex()
 
 
-def test_system_trust_store_does_not_trust_a_test_root(pki, tls_servers):
+def test_without_a_bundle_the_system_trust_store_decides(pki, tls_servers, monkeypatch):
     chain, _, key = leaf_pems(pki.intermediate.issue_cert("localhost"))
     server = tls_servers(chain, key)
+    monkeypatch.delenv("CERTSCAN_CA_BUNDLE", raising=False)
 
-    cert = only(scan([f"localhost:{server.port}"]))  # no CA bundle: the system store
+    assert only(scan([f"localhost:{server.port}"])).trusted is False  # the test root is no system root
 
-    assert cert.trusted is False
+    # OpenSSL's own way of replacing the system store is honoured: it is the store in use
+    monkeypatch.setenv("SSL_CERT_FILE", str(pki.ca_file))
+    assert only(scan([f"localhost:{server.port}"])).trusted is True
 
 
 def test_ca_bundle_from_environment(pki, tls_servers, monkeypatch):

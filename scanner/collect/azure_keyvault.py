@@ -206,7 +206,7 @@ class KeyVaultCollector:
         try:
             client = KeyVaultManagementClient(self.credential(), subscription, **self._client_kwargs())
             with client:
-                return [VaultTarget(normalize_vault_url(vault.properties.vault_uri), subscription, vault.location)
+                return [VaultTarget(vault.properties.vault_uri.rstrip("/").lower(), subscription, vault.location)
                         for vault in client.vaults.list_by_subscription()], None
         except AzureError as exc:
             return [], _error(exc, None, f"{SOURCE}/subscription/{subscription}", service="arm",

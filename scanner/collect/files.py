@@ -332,9 +332,10 @@ class FileCollector:
                 found = os.path.isfile(path)
             else:
                 try:
-                    found = any(is_private_key_label(m.group(1)) for m in _PEM_BEGIN.finditer(read_file(path, self.max_bytes)))
+                    data = read_file(path, self.max_bytes)
                 except FileProblem:
-                    found = False
+                    continue
+                found = any(is_private_key_label(m.group(1)) for m in _PEM_BEGIN.finditer(data))
             if found:
                 break
         return found
@@ -346,7 +347,8 @@ class FileCollector:
             parsed = parse_certificate_file(read_file(target.path, self.max_bytes), suffix, self._password)
         except FileProblem as problem:
             parsed = ParsedFile(problems=[problem])
-        key_beside = parsed.private_key or (target.walked and self.folder_has_private_key(os.path.dirname(target.path)))
+        key_beside = parsed.private_key or (bool(parsed.certificates) and target.walked
+                                            and self.folder_has_private_key(os.path.dirname(target.path)))
         records = []
         for index, cert in parsed.certificates:
             try:

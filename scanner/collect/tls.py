@@ -20,7 +20,10 @@ aborting. From those errors:
     SAN DNS names with the usual wildcard rules; an IP address against the IP SANs; the
     subject CN is not used, as browsers do not);
   * ``tls_version``: the protocol negotiated (every version the local OpenSSL offers is
-    offered, weak ciphers included: the scanner observes, the rules judge).
+    offered, weak ciphers included, at OpenSSL security level 0: the scanner observes, the
+    rules judge). The same level applies to verification, so a weak key or a SHA-1
+    signature does not by itself make ``trusted`` false: ``key_size`` and
+    ``signature_algorithm`` are there for rules that judge those.
 
 Trust store: the system's (OpenSSL defaults, with pyOpenSSL's fallbacks for wheel builds),
 or a PEM CA bundle named by the CERTSCAN_CA_BUNDLE environment variable (private PKI, tests).
