@@ -137,11 +137,6 @@ class FakeVault:
                 self._policies[name] = policy or imported_policy()
         return f"{self.url}/certificates/{name}/{version}"
 
-    def set_enabled(self, name: str, enabled: bool, version: str | None = None) -> None:
-        with self._service.lock:
-            target = self._find(name, version)
-            target.enabled = enabled
-
     def _find(self, name: str, version: str | None) -> _Version:
         versions = self._versions[name]
         if not version:
