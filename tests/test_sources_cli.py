@@ -117,6 +117,11 @@ def estate(tmp_path, pki, tls_servers, keyvault, with_seams, monkeypatch, free_p
                                         lifetime_actions=[LifetimeAction("AutoRenew", days_before_expiry=30)]))
     vault.add_certificate("legacy", make_cert("legacy.example.test", not_before=NOW - timedelta(days=5),
                                               days=397).cert)  # imported: Unknown issuer, EmailContacts
+    # rotated: an old wildcard version, superseded by a current one
+    vault.add_certificate("rotated", make_cert("*.rotated.example.test", not_before=NOW - timedelta(days=400),
+                                               days=410).cert)
+    vault.add_certificate("rotated", make_cert("api.rotated.example.test", not_before=NOW - timedelta(days=5),
+                                               days=365).cert)
     keyvault.vault(DENIED).add_certificate("hidden", make_cert("hidden.example.test").cert)
     keyvault.fail(DENIED, 403, message="Caller is not authorized to perform action on resource.")
     with_seams(azure_seams(keyvault))
@@ -208,3 +213,31 @@ def test_bad_source_input_is_exit_2_without_traceback(tmp_path, capsys):
     assert "--path" in err and "--endpoint" in err and "--vault-url" in err
     assert "Traceback" not in err
     assert not os.path.exists(tmp_path / "out")
+
+
+def test_shipped_rules_evaluate_these_sources(estate):
+    args = scan_args(estate, "--allow-partial")
+    at = args.index("--rules")
+    del args[at:at + 2]  # the shipped packs
+    assert run(args) == 1
+    out = estate["out"]
+    results = results_by_key(out)
+    status = {key: r["status"] for key, r in results.items()}
+    tree = estate["tree"]
+    assert status[("TLS-001", estate["good"])] == "pass" and status[("TLS-001", estate["wrong"])] == "fail"
+    assert status[("TLS-003", estate["good"])] == "pass"
+    assert status[("FILE-001", str(tree / "site" / "cert.pem"))] == "fail"
+    assert status[("FILE-001", str(tree / "good.pem"))] == "pass"
+    assert status[("TAG-001", str(tree / "good.pem"))] == "not_applicable"
+    assert status[("TAG-001", estate["good"])] == "not_applicable"
+    inventory = json.loads((out / "certscan-inventory.json").read_text())
+    versions = {c["id"]: c["status"] for c in inventory["certificates"] if c["source"] == "azure.keyvault"}
+    assert "CURRENT" in versions.values() and "SUPERSEDED" in versions.values()
+    for cert_id, version_status in versions.items():
+        for rule_id in ("AKV-001", "AKV-002", "TAG-001", "WILDCARD-001", "EXP-002"):
+            if version_status == "SUPERSEDED":  # a replaced version is not judged again
+                assert status[(rule_id, cert_id)] == "not_applicable", (rule_id, cert_id)
+    rotated = {s: c for c, s in versions.items() if "/certificates/rotated/" in c}
+    assert status[("WILDCARD-001", rotated["CURRENT"])] == "pass"
+    legacy = next(c for c, s in versions.items() if "/certificates/legacy/" in c and s == "CURRENT")
+    assert status[("AKV-001", legacy)] == "fail" and status[("AKV-002", legacy)] == "fail"
