@@ -45,8 +45,8 @@ def build_collectors(options: SourceOptions) -> list[Collector]:
         try:
             module = importlib.import_module(SOURCE_MODULES[name])
         except ModuleNotFoundError as exc:
-            raise InputError(f"source --{name} is not available: {exc.name} is not installed "
-                             f"(pip install 'certscan[{'azure' if name == 'azure' else 'aws'}]')") from None
+            extra = {"aws": " (pip install 'certscan[aws]')", "azure": " (pip install 'certscan[azure]')"}.get(name, "")
+            raise InputError(f"source --{name} is not available: {exc.name} is not installed{extra}") from None
         collectors.extend(module.build(options))
     return collectors
 
