@@ -62,13 +62,17 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def load_yaml(path: str | Path) -> Any:
-    """Parse one YAML document with line information; a syntax error is an InputError."""
+def _read(path: str | Path) -> tuple[str, str]:
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return name, Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(Problem(name, f"cannot read file: {exc}")) from None
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Parse one YAML document with line information; a syntax error is an InputError."""
+    name, text = _read(path)
     try:
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader derives from SafeLoader
     except yaml.MarkedYAMLError as exc:
@@ -81,11 +85,7 @@ def load_yaml(path: str | Path) -> Any:
 
 
 def load_json(path: str | Path) -> Any:
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Problem(name, f"cannot read file: {exc}")) from None
+    name, text = _read(path)
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
