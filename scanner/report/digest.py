@@ -120,7 +120,7 @@ def generated_at(report: ScanReport) -> datetime:
     pinned = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if pinned.isdigit():
         return datetime.fromtimestamp(int(pinned), timezone.utc)
-    return report.finished_at or datetime.now(timezone.utc)
+    return (report.finished_at or datetime.now(timezone.utc)).replace(microsecond=0)
 
 
 def where_of(context: dict[str, Any]) -> str:

@@ -205,3 +205,18 @@ def test_result_level_follows_the_result_severity(severity, level):
         result.severity = severity
     log = sarif.build(report)
     assert {r["level"] for r in log["runs"][0]["results"]} == {level}
+
+
+def test_undecided_results_and_collection_errors_become_capped_notifications(monkeypatch, full_scan):
+    report = results_json.read(full_scan.dir / "certscan-results.json")
+    log = sarif.build(report)
+    notes = [n["message"]["text"] for n in log["runs"][0]["invocations"][0]["toolExecutionNotifications"]]
+    assert any("DNS-001 could not decide" in n for n in notes)
+    assert log["runs"][0]["invocations"][0]["executionSuccessful"] is False
+    monkeypatch.setattr(sarif, "MAX_NOTIFICATIONS", 3)
+    report.errors = [{"source": "aws.acm", "account": f"{i:012d}", "region": "eu-west-1", "code": "AccessDenied",
+                      "message": "denied"} for i in range(10)]
+    notes = sarif.build(report)["runs"][0]["invocations"][0]["toolExecutionNotifications"]
+    errors = [n for n in notes if n["level"] == "error"]
+    assert len(errors) == 4 and "7 more collection errors" in errors[-1]["message"]["text"]
+    assert len(notes) == 5
