@@ -179,7 +179,7 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             info.create_system = 3  # unix, so the permission bits below mean what they say
             info.external_attr = ZIP_MODE << 16
-            archive.writestr(info, entries[name], compresslevel=9)
+            archive.writestr(info, entries[name], compresslevel=6)
     return buffer.getvalue()
 
 
@@ -188,6 +188,8 @@ def build(report: ScanReport) -> bytes:
     files, fields = bundle_files(report)
     manifest = build_manifest(report, files, fields, key.public_key() if key else None)
     manifest_bytes = dumps_json(manifest).encode("utf-8")
+    if PRIVATE_KEY_PEM.search(manifest_bytes):
+        raise InputError(Problem(MANIFEST, "would hold a PEM private key block; refusing to write the bundle"))
     entries = dict(files)
     entries[MANIFEST] = manifest_bytes
     if key is not None:
