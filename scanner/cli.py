@@ -7,7 +7,10 @@ import typer
 from rich.console import Console
 
 from scanner import __version__
+from scanner.commands.evidence_cmds import evidence_app
+from scanner.commands.invocation import reset_invocation, set_invocation
 from scanner.commands.merge import merge
+from scanner.commands.report_cmds import report, triage
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
 from scanner.gate import EXIT_USAGE
@@ -25,6 +28,9 @@ app.command()(validate)
 app.command()(controls)
 app.command()(merge)
 app.add_typer(rules_app, name="rules")
+app.command()(report)
+app.command()(triage)
+app.add_typer(evidence_app, name="evidence")
 
 
 @app.callback(invoke_without_command=True)
@@ -37,6 +43,7 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI and return its exit code (tests call this in-process)."""
     err = Console(stderr=True, highlight=False)
+    token = set_invocation(argv if argv is not None else sys.argv[1:])
     try:
         code = app(args=argv, prog_name="certscan", standalone_mode=False)
     except InputError as exc:
@@ -53,6 +60,12 @@ def run(argv: list[str] | None = None) -> int:
         else:
             err.print(f"error: {exc}")
         return getattr(exc, "exit_code", EXIT_USAGE)
+    except OSError as exc:  # an output that cannot be written: say which, no traceback
+        err.print(f"[red]error:[/red] cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}",
+                  markup=True, soft_wrap=True)
+        return EXIT_USAGE
+    finally:
+        reset_invocation(token)
     return code if isinstance(code, int) else 0
 
 

@@ -31,6 +31,7 @@ class ScanSettings:
     fail_on: str = "high"
     allow_partial: bool = False
     arguments: list[str] = field(default_factory=list)
+    sign_key: str | None = None  # Ed25519 private key file that signs the evidence manifest
 
 @dataclass
 class ScanRun:
@@ -88,7 +89,7 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     gate = decide(evaluation, settings.fail_on, settings.allow_partial)
     report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
                           finished_at=now(), waivers_file=settings.waivers,
-                          sources=inventory.metadata.get("sources", {}))
+                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = write_reports(report, formats, settings.output_dir)

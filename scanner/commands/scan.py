@@ -1,7 +1,6 @@
 """certscan scan: collect (or load), evaluate, write outputs, exit through the gate."""
 
 # No "from __future__ import annotations": typer reads these annotations at runtime.
-import sys
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
@@ -9,11 +8,13 @@ import typer
 from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
+from scanner.commands.invocation import invocation_arguments
 from scanner.config import load_config, params_as_pairs, pick
 from scanner.gate import FAIL_ON_CHOICES
 from scanner.pipeline import ScanSettings, run_scan
 from scanner.problems import InputError, Problem
 from scanner.report.console import print_summary
+from scanner.signing import load_private_key
 
 RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Rule pack file or folder (repeatable); 'builtin' names the shipped packs.")]
 ParamOpt = Annotated[Optional[list[str]], typer.Option("--param", help="Override a rule parameter: RULE.KEY=VALUE (repeatable).")]
@@ -23,15 +24,20 @@ AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as of 
 OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Where reports are written (default ./reports).")]
 FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
+SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
 def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
-                          allow_partial) -> ScanSettings:
+                          allow_partial, sign_key: Optional[str] = None) -> ScanSettings:
     fail_on = pick(fail_on, config, "fail_on", "high")
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
     formats = split_list(format) or config.get("formats") or ["json"]
+    if sign_key is not None:
+        if "evidence" not in formats:
+            raise InputError(Problem("--sign-key", "signs the evidence bundle: add evidence to --format"))
+        load_private_key(sign_key)  # a bad key is exit 2 before anything is collected
     return ScanSettings(
         rules=list(pick(rules, config, "rules", [])),
         params=params_as_pairs(config) + list(param or []),
@@ -41,7 +47,8 @@ def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, 
         formats=formats,
         fail_on=fail_on,
         allow_partial=bool(pick(allow_partial, config, "allow_partial", False)),
-        arguments=["certscan", *sys.argv[1:]] if sys.argv else [],
+        arguments=invocation_arguments(),
+        sign_key=sign_key,
     )
 
 
@@ -57,10 +64,12 @@ def scan(
     format: FormatOpt = None,
     fail_on: FailOnOpt = None,
     allow_partial: AllowPartialOpt = None,
+    sign_key: SignKeyOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
-    settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial)
+    settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
+                                     sign_key)
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     print_summary(run.report, Console())

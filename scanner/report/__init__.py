@@ -20,6 +20,12 @@ INVENTORY_FILE = "certscan-inventory.json"
 # Evidence comes last: it bundles what the others wrote.
 FORMATS: dict[str, str] = {
     "json": "scanner.report.results_json",
+    "sarif": "scanner.report.sarif",
+    "junit": "scanner.report.junit",
+    "markdown": "scanner.report.markdown",
+    "csv": "scanner.report.findings",
+    "html": "scanner.report.html",
+    "evidence": "scanner.report.evidence",
 }
 FORMAT_ORDER = ("json", "sarif", "junit", "markdown", "csv", "html", "evidence")
 
@@ -44,6 +50,7 @@ class ScanReport:
     finished_at: datetime | None = None
     waivers_file: str | None = None
     sources: dict[str, Any] = field(default_factory=dict)
+    sign_key: str | None = None  # path of the Ed25519 key that signs the evidence manifest (never its bytes)
 
     def rule(self, rule_id: str) -> dict[str, Any] | None:
         return next((r for r in self.rules if r["id"] == rule_id), None)

@@ -1,0 +1,268 @@
+"""What the human reports (markdown, HTML, the triage console and e-mail) say, computed once
+from a ScanReport: risk level, expiry buckets with the escalation matrix, failing rules by
+severity, top accounts, owners to contact, certificates expiring soon, coverage gaps.
+
+Everything comes from the results and their ``context`` (plus the saved summary), so a
+report rebuilt from certscan-results.json (no inventory) says the same as a fresh one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, Result, parse_time
+from scanner.report import ScanReport
+
+NO_OWNER = "(no owner tag)"
+RISK_LEVELS = {"critical": "CRITICAL", "high": "HIGH", "medium": "MEDIUM", "low": "LOW", "info": "NONE"}
+
+
+@dataclass(frozen=True)
+class Escalation:
+    priority: str  # a severity name
+    action: str
+    owner: str  # who acts, by role
+
+
+# The SOP's escalation matrix, one row per expiry bucket.
+ESCALATION: dict[str, Escalation] = {
+    "EXPIRED": Escalation("critical", "Replace immediately", "Incident owner (on-call, opens an incident)"),
+    "CRITICAL_7D": Escalation("high", "Renew within 24 hours", "Certificate owner; escalate to the team lead"),
+    "WARNING_30D": Escalation("medium", "Schedule renewal this week", "Certificate owner"),
+    "ATTENTION_90D": Escalation("low", "Plan renewal", "Certificate owner"),
+    "VALID": Escalation("info", "None", "-"),
+}
+
+
+@dataclass
+class BucketRow:
+    bucket: str
+    certificates: int
+    escalation: Escalation
+    owners: list[str]  # owner tags of the certificates in this bucket
+
+
+@dataclass
+class RuleRow:
+    rule_id: str
+    title: str
+    severity: str  # the worst severity among its failing results
+    failing: int
+    waived: int
+    errors: int
+    remediation: str
+
+
+@dataclass
+class GroupRow:
+    """Failing results grouped by account or by owner."""
+
+    name: str
+    failing: int
+    worst: str
+    by_severity: dict[str, int]
+    rules: list[str]
+    resources: list[str]
+
+
+@dataclass
+class ExpiringRow:
+    resource_id: str
+    domain: str | None
+    source: str | None
+    where: str
+    not_after: str | None
+    days_to_expiry: int | None
+    bucket: str | None
+    owner: str | None
+
+
+@dataclass
+class Gap:
+    kind: str  # collection-error | incomplete-unit | undecided
+    where: str
+    detail: str
+
+
+@dataclass
+class Digest:
+    scan_id: str
+    as_of: datetime
+    generated_at: datetime
+    tool_version: str
+    days: int
+    certificates: int
+    risk_level: str
+    risk_reasons: list[str]
+    buckets: list[BucketRow]
+    severity_counts: dict[str, int]
+    rules: list[RuleRow]
+    accounts: list[GroupRow]
+    owners: list[GroupRow]
+    expiring: list[ExpiringRow]
+    gaps: list[Gap]
+    waivers: list[dict[str, Any]]
+    status_counts: dict[str, int]
+    findings: list[Result] = field(default_factory=list)  # fail, waived and error results, worst first
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps
+
+
+def generated_at(report: ScanReport) -> datetime:
+    """When the report was produced. SOURCE_DATE_EPOCH (the reproducible-builds convention)
+    pins it, so checked-in sample reports are byte-identical from run to run."""
+    pinned = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if pinned.isdigit():
+        return datetime.fromtimestamp(int(pinned), timezone.utc)
+    return (report.finished_at or datetime.now(timezone.utc)).replace(microsecond=0)
+
+
+def where_of(context: dict[str, Any]) -> str:
+    """Where a resource lives, for grouping: the account (and region), the vault, or the source."""
+    if context.get("account"):
+        return str(context["account"])
+    if context.get("vault"):
+        return str(context["vault"])
+    return {"file": "files", "tls": "endpoints"}.get(context.get("source") or "", context.get("source") or "unknown")
+
+
+def location_of(context: dict[str, Any]) -> str:
+    parts = [context.get("account"), context.get("region"), context.get("vault")]
+    return "/".join(str(p) for p in parts if p) or where_of(context)
+
+
+def worst(severities) -> str:
+    return max(severities, key=SEVERITY_RANK.__getitem__, default="info")
+
+
+def _by_severity_then_count(row: GroupRow) -> tuple:
+    return (-SEVERITY_RANK[row.worst], -row.failing, row.name)
+
+
+def _group(failing: list[Result], key) -> list[GroupRow]:
+    groups: dict[str, list[Result]] = defaultdict(list)
+    for result in failing:
+        groups[key(result)].append(result)
+    rows = []
+    for name, items in groups.items():
+        rows.append(GroupRow(
+            name=name, failing=len(items), worst=worst(r.severity for r in items),
+            by_severity=dict(Counter(r.severity for r in items)),
+            rules=sorted({r.rule_id for r in items}),
+            resources=sorted({r.resource_id for r in items}),
+        ))
+    return sorted(rows, key=_by_severity_then_count)
+
+
+def _resource_contexts(report: ScanReport) -> dict[str, dict[str, Any]]:
+    """One context per resource (results of the same certificate share it)."""
+    contexts: dict[str, dict[str, Any]] = {}
+    for result in report.results:
+        contexts.setdefault(result.resource_id, result.context)
+    return contexts
+
+
+def _bucket_counts(report: ScanReport, contexts: dict[str, dict[str, Any]]) -> dict[str, int]:
+    saved = report.summary.get("certificates_by_bucket")
+    if saved:
+        return dict(saved)
+    return dict(Counter(ctx.get("expiry_bucket") or "UNKNOWN" for ctx in contexts.values()))
+
+
+def _gaps(report: ScanReport) -> list[Gap]:
+    gaps = []
+    for error in report.errors:
+        where = " ".join(str(error.get(k)) for k in ("source", "account", "region", "resource") if error.get(k))
+        gaps.append(Gap("collection-error", where or error.get("unit") or "", f"{error.get('code')}: {error.get('message')}"))
+    errored_units = {e.get("unit") for e in report.errors}
+    for unit in report.coverage:
+        if not unit.get("complete", True) and unit.get("unit") not in errored_units:
+            gaps.append(Gap("incomplete-unit", unit.get("unit", ""), "collection of this unit did not finish"))
+    for result in report.results:
+        if result.status == "error":
+            gaps.append(Gap("undecided", f"{result.rule_id} {result.resource_id}", result.message))
+    return gaps
+
+
+def _risk(severity_counts: dict[str, int], buckets: dict[str, int]) -> tuple[str, list[str]]:
+    reasons = []
+    level = "info"
+    for bucket in BUCKETS:
+        count = buckets.get(bucket, 0)
+        if count and bucket != "VALID":
+            priority = ESCALATION[bucket].priority
+            reasons.append(f"{count} certificate(s) {bucket}")
+            level = worst([level, priority])
+    for severity in reversed(SEVERITIES):
+        count = severity_counts.get(severity, 0)
+        if count and severity != "info":
+            reasons.append(f"{count} open {severity} finding(s)")
+            level = worst([level, severity])
+    return RISK_LEVELS[level], reasons
+
+
+def _expiring(contexts: dict[str, dict[str, Any]], days: int) -> list[ExpiringRow]:
+    rows = []
+    for resource_id, ctx in contexts.items():
+        left = ctx.get("days_to_expiry")
+        if left is None or left > days:
+            continue
+        owner = ctx.get("owner")
+        rows.append(ExpiringRow(resource_id, ctx.get("domain"), ctx.get("source"), location_of(ctx),
+                                ctx.get("not_after"), left, ctx.get("expiry_bucket"), owner))
+    return sorted(rows, key=lambda r: (r.days_to_expiry, r.resource_id))
+
+
+def build_digest(report: ScanReport, days: int = 30) -> Digest:
+    contexts = _resource_contexts(report)
+    failing = [r for r in report.results if r.status == "fail"]
+    severity_counts = dict(Counter(r.severity for r in failing))
+    bucket_counts = _bucket_counts(report, contexts)
+
+    owners_by_bucket: dict[str, set[str]] = defaultdict(set)
+    for ctx in contexts.values():
+        if ctx.get("expiry_bucket"):
+            owners_by_bucket[ctx["expiry_bucket"]].add(ctx.get("owner") or NO_OWNER)
+    bucket_names = list(BUCKETS) + (["UNKNOWN"] if bucket_counts.get("UNKNOWN") else [])
+    buckets = [BucketRow(name, bucket_counts.get(name, 0),
+                         ESCALATION.get(name, Escalation("info", "Check why the expiry date is unknown", "Certificate owner")),
+                         sorted(owners_by_bucket.get(name, set())))
+               for name in bucket_names]
+
+    rule_rows = []
+    titles = {r["id"]: r for r in report.rules}
+    per_rule: dict[str, list[Result]] = defaultdict(list)
+    for result in report.results:
+        if result.status in ("fail", "waived", "error"):
+            per_rule[result.rule_id].append(result)
+    for rule_id, items in per_rule.items():
+        fails = [r for r in items if r.status == "fail"]
+        if not fails:
+            continue
+        rule = titles.get(rule_id, {})
+        rule_rows.append(RuleRow(rule_id, rule.get("title", rule_id), worst(r.severity for r in fails), len(fails),
+                                 sum(r.status == "waived" for r in items), sum(r.status == "error" for r in items),
+                                 (rule.get("remediation") or "").strip()))
+    rule_rows.sort(key=lambda r: (-SEVERITY_RANK[r.severity], -r.failing, r.rule_id))
+
+    risk_level, reasons = _risk(severity_counts, bucket_counts)
+    findings = sorted((r for r in report.results if r.status in ("fail", "waived", "error")),
+                      key=lambda r: ({"fail": 0, "error": 1, "waived": 2}[r.status], -SEVERITY_RANK[r.severity],
+                                     r.rule_id, r.resource_id))
+    as_of = report.as_of if isinstance(report.as_of, datetime) else parse_time(report.as_of)
+    return Digest(
+        scan_id=report.scan_id, as_of=as_of, generated_at=generated_at(report), tool_version=report.tool_version,
+        days=days, certificates=report.summary.get("certificates", len(contexts)),
+        risk_level=risk_level, risk_reasons=reasons, buckets=buckets,
+        severity_counts=severity_counts, rules=rule_rows,
+        accounts=_group(failing, lambda r: where_of(r.context)),
+        owners=_group(failing, lambda r: r.context.get("owner") or NO_OWNER),
+        expiring=_expiring(contexts, days), gaps=_gaps(report), waivers=list(report.waivers),
+        status_counts=dict(Counter(r.status for r in report.results)), findings=findings,
+    )

@@ -1,0 +1,201 @@
+"""certscan-evidence.zip: what an auditor needs to see what was scanned, when, with which
+rules, and what passed and failed per control, in one tamper-evident archive.
+
+    manifest.json            scan id, tool version, as_of, start/end, command line, the
+                             replay command, sources and identities, coverage, collection
+                             errors, rule packs (sha256), and path/size/sha256 of every
+                             other file; schemas/evidence-manifest.schema.json
+    manifest.sig             Ed25519 signature of manifest.json (with --sign-key)
+    inventory.json           the inventory evaluated (accepted back by --inventory)
+    results.json             every result: pass, fail, waived, not applicable, error
+    rules/<pack>.yaml        the rule packs, bytes exactly as used
+    waivers/<file>           the waivers file, bytes exactly as used
+    controls.csv             the control matrix with counts
+    certscan.sarif           SARIF with waived results as suppressions
+    certscan-junit.xml, certscan-report.md, certscan-findings.csv
+
+Deterministic archive: entries sorted, fixed timestamps and permissions, so the same inputs
+give the same bytes (the manifest's start/end times aside). The files are generated from the
+ScanReport here rather than copied from the output folder, so the bundle does not depend on
+which other formats were asked for. No private key ever goes in: every entry is checked.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import re
+import zipfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from scanner import signing
+from scanner.model import format_time
+from scanner.outputs import dumps_json, write_bytes
+from scanner.problems import InputError, Problem
+from scanner.report import ScanReport
+from scanner.report import control_matrix, findings, junit, markdown, sarif
+from scanner.report.results_json import results_document
+
+BUNDLE_FILE = "certscan-evidence.zip"
+MANIFEST = "manifest.json"
+SIGNATURE = "manifest.sig"
+MANIFEST_KIND = "certscan-evidence"
+ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
+ZIP_MODE = 0o100644  # regular file, rw-r--r--
+PRIVATE_KEY_PEM = re.compile(rb"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, n = name, 2
+    while candidate in taken:
+        path = PurePosixPath(name)
+        candidate = str(path.with_name(f"{path.stem}-{n}{path.suffix}"))
+        n += 1
+    taken.add(candidate)
+    return candidate
+
+
+def _read_as_used(path: str, option: str, expected_sha256: str | None = None) -> bytes:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise InputError(Problem(path, f"{option}: cannot read it back for the evidence bundle: {exc}")) from None
+    if expected_sha256 and sha256(data) != expected_sha256:
+        raise InputError(Problem(path, f"{option}: the file changed after the scan loaded it; "
+                                       "the evidence bundle would not hold the rules as used"))
+    return data
+
+
+def pack_files(report: ScanReport) -> tuple[dict[str, bytes], list[dict[str, Any]]]:
+    files: dict[str, bytes] = {}
+    entries: list[dict[str, Any]] = []
+    taken: set[str] = set()
+    for pack in sorted(report.packs, key=lambda p: (p.get("display_path") or "", p.get("path") or "")):
+        name = _unique(f"rules/{PurePosixPath(str(pack['display_path']).replace(chr(92), '/')).name}", taken)
+        files[name] = _read_as_used(pack["path"], "rule pack", pack.get("sha256"))
+        entries.append({"name": pack.get("name"), "version": pack.get("version"), "display_path": pack.get("display_path"),
+                        "builtin": bool(pack.get("builtin")), "sha256": pack.get("sha256"), "file": name})
+    return files, entries
+
+
+def identities(report: ScanReport) -> dict[str, Any]:
+    """Who and what was scanned, from the coverage (every unit reached, count 0 included)."""
+    def values(key: str, prefix: str = "") -> list[str]:
+        return sorted({str(c[key]) for c in report.coverage
+                       if c.get(key) and str(c.get("source", "")).startswith(prefix)})
+
+    return {
+        "sources": values("source"),
+        "aws_accounts": values("account", "aws."),
+        "azure_subscriptions": values("account", "azure."),
+        "regions": values("region"),
+        "vault_urls": values("vault"),
+        "paths": values("resource", "file"),
+        "endpoints": values("resource", "tls"),
+        "units": len(report.coverage),
+        "details": report.sources,
+    }
+
+
+def replay_command(report: ScanReport, rule_files: list[str], waivers_file: str | None) -> list[str] | None:
+    """The scan that reproduces results.json from this bundle, paths relative to its root."""
+    if report.inventory is None:
+        return None
+    argv = ["certscan", "scan", "--inventory", "inventory.json"]
+    for name in rule_files:
+        argv += ["--rules", name]
+    if waivers_file:
+        argv += ["--waivers", waivers_file]
+    for rule in report.rules:
+        for key, param in sorted((rule.get("params") or {}).items()):
+            if param.get("value") != param.get("default"):
+                argv += ["--param", f"{rule['id']}.{key}={json.dumps(param['value'])}"]
+    argv += ["--as-of", format_time(report.as_of), "--format", "json"]
+    return argv
+
+
+def bundle_files(report: ScanReport) -> tuple[dict[str, bytes], dict[str, Any]]:
+    """Every file but the manifest and its signature, and the manifest fields they give."""
+    files, packs = pack_files(report)
+    waivers = None
+    if report.waivers_file:
+        name = f"waivers/{PurePosixPath(str(report.waivers_file).replace(chr(92), '/')).name}"
+        files[name] = _read_as_used(report.waivers_file, "--waivers")
+        waivers = {"file": name, "path": report.waivers_file, "sha256": sha256(files[name])}
+    if report.inventory is not None:
+        files["inventory.json"] = dumps_json(report.inventory.to_dict()).encode("utf-8")
+    files["results.json"] = dumps_json(results_document(report)).encode("utf-8")
+    files["controls.csv"] = control_matrix.render_csv(report).encode("utf-8")
+    files["certscan.sarif"] = sarif.dumps(sarif.build(report, include_suppressed=True, enforce_limits=False))
+    files["certscan-junit.xml"] = junit.render(report)
+    files["certscan-report.md"] = markdown.render(report, mode="technical").encode("utf-8")
+    files["certscan-findings.csv"] = findings.render_csv(report).encode("utf-8")
+    for name, data in files.items():
+        if PRIVATE_KEY_PEM.search(data):
+            raise InputError(Problem(name, "holds a PEM private key block; refusing to put it in the evidence bundle"))
+    fields = {"rule_packs": packs, "waivers": waivers,
+              "replay": replay_command(report, [p["file"] for p in packs], waivers and waivers["file"])}
+    return files, fields
+
+
+def build_manifest(report: ScanReport, files: dict[str, bytes], fields: dict[str, Any],
+                   public_key: signing.Ed25519PublicKey | None) -> dict[str, Any]:
+    return {
+        "schema_version": 1,
+        "kind": MANIFEST_KIND,
+        "scan_id": report.scan_id,
+        "tool": {"name": "certscan", "version": report.tool_version},
+        "as_of": format_time(report.as_of),
+        "started_at": format_time(report.started_at),
+        "finished_at": format_time(report.finished_at),
+        "arguments": list(report.arguments),
+        "replay": fields["replay"],
+        "sources": identities(report),
+        "coverage": report.coverage,
+        "errors": report.errors,
+        "gate": report.gate,
+        "summary": report.summary,
+        "rule_packs": fields["rule_packs"],
+        "waivers": fields["waivers"],
+        "files": [{"path": name, "size": len(data), "sha256": sha256(data)} for name, data in sorted(files.items())],
+        "signature": None if public_key is None else {
+            "algorithm": signing.ALGORITHM, "file": SIGNATURE,
+            "key_id": signing.key_id(public_key), "public_key": signing.public_key_pem(public_key)},
+    }
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(entries):
+            info = zipfile.ZipInfo(name, date_time=ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so the permission bits below mean what they say
+            info.external_attr = ZIP_MODE << 16
+            archive.writestr(info, entries[name], compresslevel=6)
+    return buffer.getvalue()
+
+
+def build(report: ScanReport) -> bytes:
+    key = signing.load_private_key(report.sign_key) if report.sign_key else None
+    files, fields = bundle_files(report)
+    manifest = build_manifest(report, files, fields, key.public_key() if key else None)
+    manifest_bytes = dumps_json(manifest).encode("utf-8")
+    if PRIVATE_KEY_PEM.search(manifest_bytes):
+        raise InputError(Problem(MANIFEST, "would hold a PEM private key block; refusing to write the bundle"))
+    entries = dict(files)
+    entries[MANIFEST] = manifest_bytes
+    if key is not None:
+        entries[SIGNATURE] = base64.b64encode(signing.sign(key, manifest_bytes)) + b"\n"
+    return zip_bytes(entries)
+
+
+def write(report: ScanReport, output_dir: Path) -> list[Path]:
+    return [write_bytes(Path(output_dir) / BUNDLE_FILE, build(report))]
