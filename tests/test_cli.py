@@ -101,6 +101,7 @@ def test_rules_list_names_every_rule(cli):
 def test_every_rule_maps_to_controls_with_a_basis(cli):
     for rule in json.loads(cli("rules", "list", "--json").out):
         assert rule["controls"], rule["id"]
+        assert (rule["help_uri"] or "").startswith("https://"), rule["id"]  # SARIF helpUri for GitHub
         assert "pci-dss-4.0" in rule["controls"] and "iso27001-2022" in rule["controls"], rule["id"]
         for refs in rule["controls"].values():
             for ref in refs:

@@ -36,8 +36,6 @@ from scanner.report import ScanReport
 SARIF_FILE = "certscan.sarif"
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA_URI = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
-INFORMATION_URI = "https://certscan.dev"
-RULE_DOCS_URI = "https://certscan.dev/rules/{rule_id}"  # when a rule has no help_uri of its own
 FINGERPRINT_KEY = "certscanResource/v1"
 
 # GitHub code scanning upload limits (results per run; the gzipped file).
@@ -145,7 +143,9 @@ def reporting_descriptor(rule: dict[str, Any]) -> om.ReportingDescriptor:
         short_description=om.MultiformatMessageString(text=title),
         full_description=om.MultiformatMessageString(text=(rule.get("description") or title).strip()),
         help=rule_help(rule),
-        help_uri=rule.get("help_uri") or RULE_DOCS_URI.format(rule_id=rule["id"]),
+        # Every shipped rule has a help_uri; a user rule without one gets none rather than a
+        # made-up link (helpUri is optional in SARIF and for GitHub).
+        help_uri=rule.get("help_uri"),
         default_configuration=om.ReportingConfiguration(level=LEVEL[severity]),
         properties={
             "tags": rule_tags(rule),
@@ -282,7 +282,7 @@ def build(report: ScanReport, include_suppressed: bool = False, enforce_limits: 
         run = om.Run(
             tool=om.Tool(driver=om.ToolComponent(
                 name="certscan", version=report.tool_version, semantic_version=report.tool_version,
-                information_uri=INFORMATION_URI, rules=[reporting_descriptor(r) for r in rules])),
+                rules=[reporting_descriptor(r) for r in rules])),
             invocations=[om.Invocation(
                 execution_successful=not report.gate.get("incomplete"),
                 tool_execution_notifications=notifications or None)],
