@@ -5,10 +5,11 @@ putting the layers in order."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from scanner import clock
 from scanner.collect import SourceOptions
 from scanner.collect.runner import collect
 from scanner.evaluation import Evaluation, evaluate_inventory, scan_id_for
@@ -41,7 +42,7 @@ class ScanRun:
     written: dict[str, list[Path]]
 
 def now() -> datetime:
-    return datetime.now(timezone.utc)
+    return clock.now()
 
 def check_formats(formats: list[str]) -> list[str]:
     unknown = [f for f in formats if f not in known_formats()]
@@ -95,4 +96,3 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     written = write_reports(report, formats, settings.output_dir)
     return ScanRun(report, evaluation, gate, written)
 
-__all__ = ["ScanSettings", "ScanRun", "run_scan", "gather", "format_time"]

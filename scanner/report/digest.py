@@ -8,12 +8,12 @@ report rebuilt from certscan-results.json (no inventory) says the same as a fres
 
 from __future__ import annotations
 
-import os
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
+from scanner import clock
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, Result, parse_time
 from scanner.report import ScanReport
 
@@ -115,12 +115,8 @@ class Digest:
 
 
 def generated_at(report: ScanReport) -> datetime:
-    """When the report was produced. SOURCE_DATE_EPOCH (the reproducible-builds convention)
-    pins it, so checked-in sample reports are byte-identical from run to run."""
-    pinned = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    if pinned.isdigit():
-        return datetime.fromtimestamp(int(pinned), timezone.utc)
-    return (report.finished_at or datetime.now(timezone.utc)).replace(microsecond=0)
+    """When the report was produced: the scan's end, else now (see scanner.clock)."""
+    return (report.finished_at or clock.now()).replace(microsecond=0)
 
 
 def where_of(context: dict[str, Any]) -> str:
