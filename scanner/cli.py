@@ -9,6 +9,7 @@ from rich.console import Console
 from scanner import __version__
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
+from scanner.commands.summary import summary
 from scanner.gate import EXIT_USAGE
 from scanner.problems import InputError
 
@@ -22,6 +23,7 @@ app = typer.Typer(
 app.command()(scan)
 app.command()(validate)
 app.command()(controls)
+app.command()(summary)
 app.add_typer(rules_app, name="rules")
 
 
