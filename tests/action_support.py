@@ -8,8 +8,9 @@ What is emulated, and how:
 - `${{ inputs.NAME }}`, `${{ github.action_path }}` and `${{ steps.ID.outputs.X }}` are
   substituted in `env:` and `with:` values only. A `run:` script must contain no expression
   at all; the runner refuses to run one that does.
-- Steps run in order; after a failing step the rest are skipped, and the action's outputs
-  are evaluated from the step outputs written so far (as the runner's composite handler does).
+- Steps run in order; after a failing step the rest are skipped unless their condition is
+  `always()`, and the action's outputs are evaluated from the step outputs written so far
+  (as the runner's composite handler does).
 
 What is not run: `uses:` steps (actions/setup-python needs the network) and the `install`
 step (a `pip install` of the action's checkout needs an index). Their stand-in is honest
@@ -27,7 +28,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 
@@ -38,7 +39,7 @@ WORKFLOW_FILE = REPO / "examples" / "workflows" / "certscan.yml"
 EXPRESSION = re.compile(r"\$\{\{\s*(.*?)\s*\}\}")
 STEP_OUTPUT = re.compile(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)")
 INPUT = re.compile(r"inputs\.([A-Za-z0-9_-]+)")
-STEP_KEYS = {"name", "id", "shell", "env", "run", "uses", "with"}
+STEP_KEYS = {"name", "id", "if", "shell", "env", "run", "uses", "with"}
 INSTALL_STEP = "install"
 
 
@@ -113,16 +114,22 @@ class CompositeRunner:
         env.update(self.extra_env)
         return env
 
-    def run(self, **given: str) -> ActionRun:
+    def run(self, on_uses: Callable[[str, dict[str, str]], None] | None = None, **given: str) -> ActionRun:
+        """Runs the steps; ``on_uses(uses, with)`` is called where a `uses:` step would run."""
         inputs = self.inputs_with_defaults(given)
         steps: dict[str, dict[str, str]] = {}
         result = ActionRun(exit_code=0, outputs={}, summary="", log="")
         for index, step in enumerate(self.action["runs"]["steps"]):
             assert set(step) <= STEP_KEYS, f"step keys not emulated: {set(step) - STEP_KEYS}"
+            assert step.get("if", "always()") == "always()", f"condition not emulated: {step['if']}"
+            if result.exit_code and "if" not in step:
+                continue  # success() is the default condition: skipped after a failure
             step_id = step.get("id", f"step{index}")
             if "uses" in step:
                 with_values = {key: self.substitute(v, inputs, steps) for key, v in (step.get("with") or {}).items()}
                 result.uses_skipped.append((step["uses"], with_values))
+                if on_uses:
+                    on_uses(step["uses"], with_values)
                 continue
             if step_id == INSTALL_STEP:
                 steps[step_id] = {"certscan": str(self.certscan), "python": self.python}
@@ -145,9 +152,8 @@ class CompositeRunner:
             result.summary += summary_file.read_text()
             result.steps_run.append(step_id)
             steps[step_id] = parse_output_file(output_file)
-            if proc.returncode != 0:
+            if proc.returncode != 0 and not result.exit_code:
                 result.exit_code = proc.returncode
-                break
         result.outputs = {name: self.substitute(spec["value"], inputs, steps)
                           for name, spec in self.action["outputs"].items()}
         return result

@@ -306,13 +306,24 @@ def test_install_step_outputs_cover_what_the_scan_step_reads():
     assert read and read == written
 
 
-def test_setup_python_caches_pip_keyed_on_the_actions_own_pyproject(action):
-    run = action.run(sources="--inventory inventory.json", args=AS_OF, formats="json", **{"fail-on": "none"})
-    (uses, given), = run.uses_skipped
-    assert uses.startswith("actions/setup-python@")
-    assert given["cache"] == "pip"
-    assert Path(given["cache-dependency-path"]) == REPO / "pyproject.toml"
-    assert given["python-version"] == "3.11"
+def test_setup_python_caches_pip_keyed_on_the_actions_own_pyproject(action, workspace):
+    """setup-python hashes cache-dependency-path inside the workspace only: when it runs, a
+    copy of the action's pyproject.toml must be there; afterwards the workspace is as before."""
+    seen = {}
+
+    def at_setup_python(uses, given):
+        key_file = workspace / given["cache-dependency-path"]
+        seen.update(uses=uses, given=given, key=key_file.read_bytes() if key_file.is_file() else None)
+
+    before = sorted(p.name for p in workspace.iterdir())
+    run = action.run(on_uses=at_setup_python, sources="--inventory inventory.json", args=AS_OF, formats="json",
+                     **{"fail-on": "none"})
+    assert run.exit_code == 0, run.log
+    assert seen["uses"].startswith("actions/setup-python@")
+    assert seen["given"]["cache"] == "pip"
+    assert seen["given"]["python-version"] == "3.11"
+    assert seen["key"] == (REPO / "pyproject.toml").read_bytes()
+    assert sorted(p.name for p in workspace.iterdir()) == sorted(before + ["certscan-reports"])
 
 
 def test_every_package_ships_in_a_non_editable_install():
