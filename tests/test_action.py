@@ -4,12 +4,14 @@ zizmor, the GitHub schemas). How the runner is emulated: tests/action_support.py
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 import shutil
 import subprocess
 import sys
 import tomllib
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -149,6 +151,37 @@ def test_default_formats_write_every_file_the_outputs_name(action, workspace):
         assert run.outputs[name] and (workspace / run.outputs[name]).is_file(), name
     sarif = json.loads((workspace / run.outputs["sarif-file"]).read_text())
     assert {r["automationDetails"]["id"] for r in sarif["runs"]} == {"landing-zone/"}
+
+
+def _scan_takes_sign_key() -> bool:
+    from scanner.commands.scan import scan
+    return "sign_key" in inspect.signature(scan).parameters
+
+
+@pytest.mark.skipif(not (_scan_takes_sign_key() and "evidence" in known_formats()),
+                    reason="certscan scan --sign-key and the evidence bundle are not in this tree")
+def test_sign_key_signs_the_evidence_bundle_and_leaks_nowhere(action, workspace, tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    key = Ed25519PrivateKey.generate()
+    key_file = action.runner_temp / "signing.pem"  # where a workflow step writes the secret
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    public = tmp_path / "signing.pub.pem"
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))
+
+    run = action.run(sources="--inventory inventory.json", args=AS_OF, **{"fail-on": "none", "sign-key": str(key_file)})
+    assert run.exit_code == 0, run.log
+    bundle = workspace / run.outputs["evidence-file"]
+    verify = subprocess.run([str(action.certscan), "evidence", "verify", str(bundle), "--public-key", str(public)],
+                            capture_output=True, text=True, timeout=60)
+    assert verify.returncode == 0, verify.stdout + verify.stderr
+    with zipfile.ZipFile(bundle) as archive:
+        texts = [archive.read(name) for name in archive.namelist()]
+    texts += [p.read_bytes() for p in (workspace / "certscan-reports").iterdir()]
+    texts += [run.log.encode(), run.summary.encode()]
+    assert not any(b"PRIVATE KEY" in t for t in texts)
 
 
 # --- how inputs become arguments (a recording certscan stands in) --------------------------
