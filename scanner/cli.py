@@ -13,6 +13,7 @@ from scanner.commands.merge import merge
 from scanner.commands.report_cmds import report, triage
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
+from scanner.commands.summary import summary
 from scanner.gate import EXIT_USAGE
 from scanner.problems import InputError
 
@@ -27,6 +28,7 @@ app.command()(scan)
 app.command()(validate)
 app.command()(controls)
 app.command()(merge)
+app.command()(summary)
 app.add_typer(rules_app, name="rules")
 app.command()(report)
 app.command()(triage)
