@@ -8,6 +8,7 @@ from rich.console import Console
 
 from scanner import __version__
 from scanner.commands.evidence_cmds import evidence_app
+from scanner.commands.inventory_cmds import dns_check, expiring, inventory
 from scanner.commands.invocation import reset_invocation, set_invocation
 from scanner.commands.merge import merge
 from scanner.commands.report_cmds import report, triage
@@ -33,6 +34,9 @@ app.add_typer(rules_app, name="rules")
 app.command()(report)
 app.command()(triage)
 app.add_typer(evidence_app, name="evidence")
+app.command()(inventory)
+app.command()(expiring)
+app.command(name="dns-check")(dns_check)
 
 
 @app.callback(invoke_without_command=True)

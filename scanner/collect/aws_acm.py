@@ -1,0 +1,211 @@
+"""ACM certificates of one account x region, as normalized records.
+
+Economy: ListCertificates summaries already carry domain, SANs (first 100), status, type,
+dates, key algorithm, InUse and renewal eligibility, so the summary is the record. Details
+(DescribeCertificate, one call per certificate) are fetched only where a rule or the record
+needs what the summary lacks:
+  - AMAZON_ISSUED and PRIVATE: validation method and records (DNS-001), renewal status, CT
+    logging preference, serial and issuer exist only in the details;
+  - in use: InUseBy names the load balancers / distributions that depend on the certificate;
+  - SANs missing from the summary or truncated (HasAdditionalSubjectAlternativeNames):
+    WILDCARD-001 needs every name.
+An imported, unused certificate therefore costs no call of its own. Tags come in bulk from
+the Resource Groups Tagging API (GetResources, 100 ARNs a page; a certificate it does not
+return was never tagged). If that API is denied, ListTagsForCertificate is used per
+certificate so TAG-001 never judges tags that were not read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+from scanner.collect import UnitResult
+from scanner.collect.aws_errors import AWS_ERRORS, aws_error
+from scanner.model import Certificate, CollectionError, Coverage, ValidationRecord
+
+SOURCE = "aws.acm"
+PAGE_SIZE = 1000  # ListCertificates maximum
+TAG_PAGE_SIZE = 100  # GetResources maximum
+MANAGED_TYPES = ("AMAZON_ISSUED", "PRIVATE")
+EC_CURVES = {"prime256v1": ("P-256", 256), "secp384r1": ("P-384", 384), "secp521r1": ("P-521", 521)}
+
+
+def all_key_types(acm: Any) -> list[str]:
+    """Every key type the service model knows: ListCertificates returns only RSA_1024 and
+    RSA_2048 certificates unless Includes.keyTypes names the others."""
+    return list(acm.meta.service_model.shape_for("KeyAlgorithm").enum)
+
+
+def list_summaries(acm: Any) -> Iterator[dict[str, Any]]:
+    paginator = acm.get_paginator("list_certificates")
+    pages = paginator.paginate(Includes={"keyTypes": all_key_types(acm)},
+                               PaginationConfig={"PageSize": PAGE_SIZE})
+    for page in pages:
+        yield from page.get("CertificateSummaryList", [])
+
+
+def needs_details(summary: dict[str, Any]) -> bool:
+    if summary.get("Type") in MANAGED_TYPES or not summary.get("Type"):
+        return True
+    if summary.get("InUse"):
+        return True
+    return "SubjectAlternativeNameSummaries" not in summary or bool(summary.get("HasAdditionalSubjectAlternativeNames"))
+
+
+def acm_key(value: str | None) -> tuple[str | None, int | None, str | None]:
+    """ACM's KeyAlgorithm word (RSA_2048, EC_prime256v1) as (algorithm, bits, curve)."""
+    if not value:
+        return None, None, None
+    family, _, rest = value.partition("_")
+    if family == "RSA" and rest.isdigit():
+        return "RSA", int(rest), None
+    if family == "EC" and rest in EC_CURVES:
+        curve, bits = EC_CURVES[rest]
+        return "EC", bits, curve
+    return value, None, None  # a key type newer than this mapping: keep the provider's word
+
+
+def normalize_serial(value: str | None) -> str | None:
+    """ACM writes serials as colon-separated hex bytes; records use plain lower-case hex
+    (as the X.509 parser does) so a certificate matches across sources."""
+    if not value:
+        return None
+    if ":" in value:
+        try:
+            return format(int(value.replace(":", ""), 16), "x")
+        except ValueError:
+            return value
+    return value.lower()
+
+
+def utc(moment: Any) -> datetime | None:
+    if moment is None:
+        return None
+    if not isinstance(moment, datetime):
+        return None
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def validation_records(detail: dict[str, Any]) -> tuple[str | None, list[ValidationRecord]]:
+    """The validation method and, for DNS, one record per domain (dns_status decided later)."""
+    options = detail.get("DomainValidationOptions") or []
+    methods = sorted({o.get("ValidationMethod") for o in options if o.get("ValidationMethod")})
+    method = "DNS" if "DNS" in methods else (methods[0] if methods else None)
+    records = []
+    for option in options:
+        if option.get("ValidationMethod") != "DNS":
+            continue
+        rr = option.get("ResourceRecord") or {}
+        records.append(ValidationRecord(
+            domain=option.get("DomainName", ""),
+            record_name=rr.get("Name"),
+            record_type=rr.get("Type"),
+            record_value=rr.get("Value"),
+            dns_status="unknown",
+            validation_status=option.get("ValidationStatus"),
+            detail=None if rr else "ACM has not published a validation record for this domain yet",
+        ))
+    return method, sorted(records, key=lambda r: (r.domain, r.record_name or ""))
+
+
+def certificate_record(summary: dict[str, Any], detail: dict[str, Any] | None, *, account: str,
+                       region: str) -> Certificate:
+    """The normalized record from the summary, completed by the details where fetched."""
+    merged = {**summary, **(detail or {})}
+    algorithm, size, curve = acm_key(merged.get("KeyAlgorithm"))
+    if detail and "SubjectAlternativeNames" in detail:
+        sans = list(detail["SubjectAlternativeNames"])
+    else:
+        sans = list(summary.get("SubjectAlternativeNameSummaries") or [])
+    record = Certificate(
+        id=merged["CertificateArn"],
+        source=SOURCE,
+        account=account,
+        region=region,
+        domain=merged.get("DomainName"),
+        sans=sans,
+        status=merged.get("Status"),
+        type=merged.get("Type"),
+        not_before=utc(merged.get("NotBefore")),
+        not_after=utc(merged.get("NotAfter")),
+        key_algorithm=algorithm,
+        key_size=size,
+        key_curve=curve,
+        renewal_eligibility=merged.get("RenewalEligibility"),
+        in_use=merged.get("InUse") if "InUse" in summary else None,
+    )
+    if detail:
+        record.in_use_by = sorted(detail.get("InUseBy") or [])
+        if record.in_use is None:
+            record.in_use = bool(record.in_use_by)
+        record.subject = detail.get("Subject")
+        record.issuer = detail.get("Issuer")
+        record.serial = normalize_serial(detail.get("Serial"))
+        record.signature_algorithm = detail.get("SignatureAlgorithm")
+        record.renewal_status = (detail.get("RenewalSummary") or {}).get("RenewalStatus")
+        record.ct_logging = (detail.get("Options") or {}).get("CertificateTransparencyLoggingPreference")
+        record.validation_method, record.validation = validation_records(detail)
+    return record
+
+
+def bulk_tags(tagging: Any, arns: set[str]) -> dict[str, dict[str, str]]:
+    """Tags of every tagged ACM certificate of the region, from GetResources."""
+    found: dict[str, dict[str, str]] = {}
+    paginator = tagging.get_paginator("get_resources")
+    for page in paginator.paginate(ResourceTypeFilters=["acm:certificate"], ResourcesPerPage=TAG_PAGE_SIZE):
+        for item in page.get("ResourceTagMappingList", []):
+            if item["ResourceARN"] in arns:
+                found[item["ResourceARN"]] = {t["Key"]: t.get("Value") or "" for t in item.get("Tags", [])}
+    return found
+
+
+def collect_region(acm: Any, tagging: Any, *, account: str, region: str, unit: str) -> UnitResult:
+    """Everything ACM holds in one account x region. Never raises for a provider error."""
+    errors: list[CollectionError] = []
+
+    def failed(exc: BaseException, service: str = "acm", resource: str | None = None) -> None:
+        errors.append(aws_error(exc, source=SOURCE, service=service, account=account, region=region,
+                                unit=unit, resource=resource))
+
+    try:
+        summaries = list(list_summaries(acm))
+    except AWS_ERRORS as exc:
+        failed(exc)
+        return UnitResult(errors=errors, coverage=[_coverage(unit, account, region, 0, False)])
+
+    records = []
+    for summary in summaries:
+        detail = None
+        if needs_details(summary):
+            try:
+                detail = acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"]
+            except AWS_ERRORS as exc:
+                failed(exc, resource=summary["CertificateArn"])
+        records.append(certificate_record(summary, detail, account=account, region=region))
+
+    if records:
+        _attach_tags(records, acm, tagging, failed)
+    return UnitResult(certificates=records, errors=errors,
+                      coverage=[_coverage(unit, account, region, len(records), not errors)])
+
+
+def _attach_tags(records: list[Certificate], acm: Any, tagging: Any, failed) -> None:
+    try:
+        tags = bulk_tags(tagging, {r.id for r in records})
+    except AWS_ERRORS:
+        # tag:GetResources not allowed (or failing): read each certificate's tags instead.
+        for record in records:
+            try:
+                answer = acm.list_tags_for_certificate(CertificateArn=record.id)
+                record.tags = {t["Key"]: t.get("Value") or "" for t in answer.get("Tags", [])}
+            except AWS_ERRORS as exc:
+                failed(exc, resource=record.id)
+        return
+    for record in records:
+        record.tags = tags.get(record.id, {})
+
+
+def _coverage(unit: str, account: str, region: str, count: int, complete: bool) -> Coverage:
+    return Coverage(unit=unit, source=SOURCE, service="acm", account=account, region=region,
+                    count=count, complete=complete)

@@ -1,0 +1,212 @@
+"""Fixtures for the AWS source: fake credentials and profiles, in-process moto, a real
+moto_server on a free loopback port, and a fault injector (a botocore before-send handler
+placed ahead of moto's) that answers chosen calls with AccessDenied, throttling or a 500."""
+
+from __future__ import annotations
+
+import os
+
+# moto reads this when it is imported: requested certificates must be ISSUED at once.
+os.environ["MOTO_ACM_VALIDATION_WAIT"] = "0"
+
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import botocore.handlers
+import pytest
+from botocore.awsrequest import AWSResponse
+
+DATA = Path(__file__).parent / "data"
+MISSION_RULES = DATA / "mission-rules.yaml"
+
+
+@pytest.fixture(autouse=True)
+def aws_env(tmp_path, monkeypatch):
+    """Fake credentials and two profiles; nothing from the real machine's AWS setup."""
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL",
+                 "AWS_SECURITY_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "MOTO_ACCOUNT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    config = tmp_path / "aws-config"
+    config.write_text("[profile mgmt]\nregion = us-east-1\n[profile dev]\nregion = eu-west-1\n")
+    credentials = tmp_path / "aws-credentials"
+    credentials.write_text("[mgmt]\naws_access_key_id = testing\naws_secret_access_key = testing\n"
+                           "[dev]\naws_access_key_id = testing\naws_secret_access_key = testing\n")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(credentials))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("MOTO_ACM_VALIDATION_WAIT", "0")
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # load balancers need no AMIs; loading them is slow
+    from moto import settings
+    monkeypatch.setattr(settings, "ACM_VALIDATION_WAIT", 0)
+
+
+@pytest.fixture
+def moto():
+    from moto import mock_aws
+    with mock_aws():
+        yield
+
+
+@pytest.fixture
+def fast_retries(monkeypatch):
+    """Real botocore retries, without the back-off sleeps and the adaptive rate limiter's waits."""
+    from botocore.retries import bucket, standard
+    monkeypatch.setattr(standard.ExponentialBackoff, "delay_amount", lambda self, context: 0)
+    monkeypatch.setattr(bucket.TokenBucket, "acquire", lambda self, amount=1, block=True: True)
+
+
+# -- moto server -------------------------------------------------------------------------------
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class MotoServer:
+    url: str
+    process: subprocess.Popen
+
+    def reset(self) -> None:
+        urllib.request.urlopen(urllib.request.Request(f"{self.url}/moto-api/reset", method="POST"), timeout=10).read()
+
+
+@pytest.fixture(scope="session")
+def moto_server_process():
+    port = free_port()
+    env = {**os.environ, "MOTO_ACM_VALIDATION_WAIT": "0", "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
+    env.pop("MOTO_ACCOUNT_ID", None)
+    server = Path(sys.executable).parent / "moto_server"
+    process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("moto_server did not start")
+                time.sleep(0.1)
+        yield MotoServer(url, process)
+    finally:
+        process.terminate()  # by its PID: this fixture started it
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def moto_server(moto_server_process, monkeypatch):
+    """A clean moto server, reached through AWS_ENDPOINT_URL as a user would."""
+    moto_server_process.reset()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_server_process.url)
+    yield moto_server_process
+    moto_server_process.reset()
+
+
+# -- faults --------------------------------------------------------------------------------------
+class _Body:
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def stream(self, **_):
+        yield self._data
+
+    def read(self, *_):
+        return self._data
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
+
+
+@dataclass
+class Call:
+    service: str  # botocore's service id in the event name, e.g. acm, sts, route-53
+    operation: str
+    region: str | None
+    access_key: str | None
+    body: str
+
+    def account(self) -> str:
+        """The moto account these credentials belong to (in-process moto only)."""
+        from moto.iam.models import get_account_id_from
+        return get_account_id_from(self.access_key or "")
+
+
+@dataclass
+class Fault:
+    when: Callable[[Call], bool]
+    status: int
+    code: str
+    message: str = "injected fault"
+    times: int | None = None  # None: always
+    hits: int = 0
+
+
+@dataclass
+class FaultInjector:
+    faults: list[Fault] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+    def add(self, when: Callable[[Call], bool], *, status: int, code: str, times: int | None = None,
+            message: str = "injected fault") -> Fault:
+        fault = Fault(when, status, code, message, times)
+        self.faults.append(fault)
+        return fault
+
+    def __call__(self, request, event_name: str = "", **_):
+        parts = event_name.split(".")
+        service, operation = (parts[1], parts[2]) if len(parts) >= 3 else ("", "")
+        auth = request.headers.get("Authorization", b"")
+        auth = auth.decode() if isinstance(auth, bytes) else str(auth)
+        match = _CREDENTIAL.search(auth)
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+        call = Call(service, operation, match.group(2) if match else None, match.group(1) if match else None, body)
+        self.calls.append(call)
+        for fault in self.faults:
+            if (fault.times is None or fault.hits < fault.times) and fault.when(call):
+                fault.hits += 1
+                return _error_response(request, fault)
+        return None
+
+
+def _error_response(request, fault: Fault) -> AWSResponse:
+    if "x-amz-json" in str(request.headers.get("Content-Type", b"")):
+        body = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "fault"}
+    else:
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.code}</Code><Message>{fault.message}"
+                f"</Message></Error><RequestId>fault</RequestId></ErrorResponse>").encode()
+        headers = {"Content-Type": "text/xml", "x-amzn-RequestId": "fault"}
+    return AWSResponse(request.url, fault.status, headers, _Body(body))
+
+
+@pytest.fixture
+def faults(monkeypatch, fast_retries):
+    """A before-send handler ahead of moto's, in every boto3 session created from now on."""
+    injector = FaultInjector()
+    handlers = list(botocore.handlers.BUILTIN_HANDLERS)
+    handlers.insert(0, ("before-send", injector))
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+    yield injector
+
+
+# -- small helpers shared by the tests ---------------------------------------------------------------
+def read_json(path: Path) -> dict:
+    return json.loads(Path(path).read_text())
