@@ -31,6 +31,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import boto3
+import botocore.session
 
 from scanner.simulate.certs import SimulatedCA
 
@@ -51,7 +52,7 @@ class LandingZoneSpec:
     accounts: int = 31  # the management account included
     regions: tuple[str, ...] = ("us-east-1", "eu-west-1")
     imported_per_unit: int = 2  # healthy imported certificates per account x region
-    amazon_issued_per_unit: int = 0  # healthy DNS-validated ones (moto makes RSA-2048 keys: slower)
+    amazon_issued: int = 4  # healthy DNS-validated ones, CNAMEs present, spread over the accounts
     iam_per_account: int = 1  # healthy IAM server certificates per account
     imported_in_use: int = 1  # healthy imported certificates put on a load balancer
     iam_in_use: int = 1  # healthy IAM server certificates put on a load balancer
@@ -119,9 +120,11 @@ class _Clients:
         if account not in self._sessions:
             creds = self.client(None, "sts", self._home).assume_role(
                 RoleArn=f"arn:aws:iam::{account}:role/{self._role_name}", RoleSessionName="landing-zone")["Credentials"]
-            self._sessions[account] = boto3.Session(aws_access_key_id=creds["AccessKeyId"],
-                                                    aws_secret_access_key=creds["SecretAccessKey"],
-                                                    aws_session_token=creds["SessionToken"], region_name=self._home)
+            core = botocore.session.get_session()
+            # One loader for every account: service models are parsed once, not once per session.
+            core.register_component("data_loader", self._management._session.get_component("data_loader"))
+            core.set_credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+            self._sessions[account] = boto3.Session(botocore_session=core, region_name=self._home)
         return self._sessions[account]
 
 
@@ -292,11 +295,12 @@ class _Builder:
             for region in spec.regions:
                 for j in range(spec.imported_per_unit):
                     self.import_acm(index, region, f"imported-{j + 1}", f"app{j + 1}.{self.account_domain(index)}")
-                for j in range(spec.amazon_issued_per_unit):
-                    self.request_acm(index, region, f"issued-{j + 1}", f"web{j + 1}.{self.account_domain(index)}")
             for j in range(spec.iam_per_account):
                 self.upload_iam(index, f"{self.label(index)}-legacy-{j + 1}", f"legacy{j + 1}.{self.account_domain(index)}")
         problems = spec.problems
+        # moto makes an RSA-2048 key for each requested certificate: a total, not a count per unit.
+        for n, (index, region) in enumerate(self.placements(spec.amazon_issued, 4), 1):
+            self.request_acm(index, region, f"issued-{n}", f"web{n}.{self.account_domain(index)}")
         for n, (index, region) in enumerate(self.placements(spec.imported_in_use, 5), 1):
             self.import_acm(index, region, f"in-use-{n}", f"shop{n}.{self.account_domain(index)}", in_use=True)
         for n, (index, region) in enumerate(self.placements(spec.iam_in_use, 6), 1):

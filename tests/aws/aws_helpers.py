@@ -12,13 +12,13 @@ from scanner.simulate.aws_landing_zone import LandingZone, LandingZoneSpec, Prob
 NO_PROBLEMS = Problems(expired_in_use=0, iam_expired=0, wildcard=0, untagged=0)
 
 
-def small_org(accounts: int = 3, **spec) -> LandingZone:
+def small_org(accounts: int = 3, backdate=None, **spec) -> LandingZone:
     """An Organization with one healthy imported certificate per account x region and one IAM
     server certificate per account, built with the management profile's credentials."""
     options = dict(accounts=accounts, regions=("us-east-1", "eu-west-1"), imported_per_unit=1, iam_per_account=1,
-                   imported_in_use=0, iam_in_use=0, problems=NO_PROBLEMS)
+                   amazon_issued=0, imported_in_use=0, iam_in_use=0, problems=NO_PROBLEMS)
     options.update(spec)
-    return build_landing_zone(LandingZoneSpec(**options), boto3.Session(profile_name="mgmt"))
+    return build_landing_zone(LandingZoneSpec(**options), boto3.Session(profile_name="mgmt"), backdate=backdate)
 
 
 def inventory_of(path: str | Path) -> dict:
