@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+from botocore.awsrequest import AWSResponse
 
 from scanner.simulate.aws_landing_zone import LandingZone, LandingZoneSpec, Problems, build_landing_zone
 
+DATA = Path(__file__).parent / "data"
+MISSION_RULES = DATA / "mission-rules.yaml"  # the five mission rules, from DESIGN.md's pinned semantics
 NO_PROBLEMS = Problems(expired_in_use=0, iam_expired=0, wildcard=0, untagged=0)
 
 
@@ -23,3 +30,86 @@ def small_org(accounts: int = 3, backdate=None, **spec) -> LandingZone:
 
 def inventory_of(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- faults --------------------------------------------------------------------------------------
+class _Body:
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def stream(self, **_):
+        yield self._data
+
+    def read(self, *_):
+        return self._data
+
+
+_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
+
+
+@dataclass
+class Call:
+    service: str  # botocore's service id in the event name, e.g. acm, sts, route-53
+    operation: str
+    region: str | None
+    access_key: str | None
+    body: str
+
+    def account(self) -> str:
+        """The moto account these credentials belong to (in-process moto only)."""
+        from moto.iam.models import get_account_id_from
+        return get_account_id_from(self.access_key or "")
+
+
+@dataclass
+class Fault:
+    when: Callable[[Call], bool]
+    status: int
+    code: str
+    message: str = "injected fault"
+    times: int | None = None  # None: always
+    hits: int = 0
+
+
+@dataclass
+class FaultInjector:
+    faults: list[Fault] = field(default_factory=list)
+    calls: list[Call] = field(default_factory=list)
+
+    def add(self, when: Callable[[Call], bool], *, status: int, code: str, times: int | None = None,
+            message: str = "injected fault") -> Fault:
+        fault = Fault(when, status, code, message, times)
+        self.faults.append(fault)
+        return fault
+
+    def __call__(self, request, event_name: str = "", **_):
+        parts = event_name.split(".")
+        service, operation = (parts[1], parts[2]) if len(parts) >= 3 else ("", "")
+        auth = request.headers.get("Authorization", b"")
+        auth = auth.decode() if isinstance(auth, bytes) else str(auth)
+        match = _CREDENTIAL.search(auth)
+        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
+        call = Call(service, operation, match.group(2) if match else None, match.group(1) if match else None, body)
+        self.calls.append(call)
+        for fault in self.faults:
+            if (fault.times is None or fault.hits < fault.times) and fault.when(call):
+                fault.hits += 1
+                return _error_response(request, fault)
+        return None
+
+
+def _error_response(request, fault: Fault) -> AWSResponse:
+    if "x-amz-json" in str(request.headers.get("Content-Type", b"")):
+        body = json.dumps({"__type": fault.code, "message": fault.message}).encode()
+        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "fault"}
+    else:
+        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.code}</Code><Message>{fault.message}"
+                f"</Message></Error><RequestId>fault</RequestId></ErrorResponse>").encode()
+        headers = {"Content-Type": "text/xml", "x-amzn-RequestId": "fault"}
+    return AWSResponse(request.url, fault.status, headers, _Body(body))

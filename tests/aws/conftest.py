@@ -5,27 +5,17 @@ placed ahead of moto's) that answers chosen calls with AccessDenied, throttling 
 from __future__ import annotations
 
 import os
-
-# moto reads this when it is imported: requested certificates must be ISSUED at once.
-os.environ["MOTO_ACM_VALIDATION_WAIT"] = "0"
-
-import json
-import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import botocore.handlers
 import pytest
-from botocore.awsrequest import AWSResponse
 
-DATA = Path(__file__).parent / "data"
-MISSION_RULES = DATA / "mission-rules.yaml"
+from aws_helpers import FaultInjector, free_port
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +35,8 @@ def aws_env(tmp_path, monkeypatch):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # Requested certificates ISSUED at once. moto reads the variable when it is imported, so
+    # the setting it was read into is patched too, whatever imported moto first.
     monkeypatch.setenv("MOTO_ACM_VALIDATION_WAIT", "0")
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # load balancers need no AMIs; loading them is slow
     from moto import settings
@@ -67,12 +59,6 @@ def fast_retries(monkeypatch):
 
 
 # -- moto server -------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class MotoServer:
     url: str
@@ -120,83 +106,6 @@ def moto_server(moto_server_process, monkeypatch):
     moto_server_process.reset()
 
 
-# -- faults --------------------------------------------------------------------------------------
-class _Body:
-    def __init__(self, data: bytes):
-        self._data = data
-
-    def stream(self, **_):
-        yield self._data
-
-    def read(self, *_):
-        return self._data
-
-
-_CREDENTIAL = re.compile(r"Credential=([^/]+)/[^/]+/([^/]+)/([^/]+)/")
-
-
-@dataclass
-class Call:
-    service: str  # botocore's service id in the event name, e.g. acm, sts, route-53
-    operation: str
-    region: str | None
-    access_key: str | None
-    body: str
-
-    def account(self) -> str:
-        """The moto account these credentials belong to (in-process moto only)."""
-        from moto.iam.models import get_account_id_from
-        return get_account_id_from(self.access_key or "")
-
-
-@dataclass
-class Fault:
-    when: Callable[[Call], bool]
-    status: int
-    code: str
-    message: str = "injected fault"
-    times: int | None = None  # None: always
-    hits: int = 0
-
-
-@dataclass
-class FaultInjector:
-    faults: list[Fault] = field(default_factory=list)
-    calls: list[Call] = field(default_factory=list)
-
-    def add(self, when: Callable[[Call], bool], *, status: int, code: str, times: int | None = None,
-            message: str = "injected fault") -> Fault:
-        fault = Fault(when, status, code, message, times)
-        self.faults.append(fault)
-        return fault
-
-    def __call__(self, request, event_name: str = "", **_):
-        parts = event_name.split(".")
-        service, operation = (parts[1], parts[2]) if len(parts) >= 3 else ("", "")
-        auth = request.headers.get("Authorization", b"")
-        auth = auth.decode() if isinstance(auth, bytes) else str(auth)
-        match = _CREDENTIAL.search(auth)
-        body = request.body.decode() if isinstance(request.body, bytes) else str(request.body or "")
-        call = Call(service, operation, match.group(2) if match else None, match.group(1) if match else None, body)
-        self.calls.append(call)
-        for fault in self.faults:
-            if (fault.times is None or fault.hits < fault.times) and fault.when(call):
-                fault.hits += 1
-                return _error_response(request, fault)
-        return None
-
-
-def _error_response(request, fault: Fault) -> AWSResponse:
-    if "x-amz-json" in str(request.headers.get("Content-Type", b"")):
-        body = json.dumps({"__type": fault.code, "message": fault.message}).encode()
-        headers = {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": "fault"}
-    else:
-        body = (f"<ErrorResponse><Error><Type>Sender</Type><Code>{fault.code}</Code><Message>{fault.message}"
-                f"</Message></Error><RequestId>fault</RequestId></ErrorResponse>").encode()
-        headers = {"Content-Type": "text/xml", "x-amzn-RequestId": "fault"}
-    return AWSResponse(request.url, fault.status, headers, _Body(body))
-
-
 @pytest.fixture
 def faults(monkeypatch, fast_retries):
     """A before-send handler ahead of moto's, in every boto3 session created from now on."""
@@ -205,8 +114,3 @@ def faults(monkeypatch, fast_retries):
     handlers.insert(0, ("before-send", injector))
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
     yield injector
-
-
-# -- small helpers shared by the tests ---------------------------------------------------------------
-def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text())

@@ -77,7 +77,7 @@ def test_inventory_lists_soonest_expiry_first_and_exports(saved, tmp_path, capsy
 
     table = capsys.readouterr().out
     rows = [line for line in table.splitlines() if "arn:aws" in line]
-    assert [row.split()[1] for row in rows] == ["EXPIRED", "CRITICAL_7D", "WARNING_30D", "WARNING_30D", "ATTENTION_90D",
+    assert [row.split("│")[1].strip() for row in rows] == ["EXPIRED", "CRITICAL_7D", "WARNING_30D", "WARNING_30D", "ATTENTION_90D",
                                                 "VALID", "UNKNOWN"]
 
     with out_csv.open(newline="") as handle:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from aws_helpers import inventory_of, small_org
-from conftest import MISSION_RULES, free_port
+from aws_helpers import MISSION_RULES, free_port
 from scanner.cli import run
 from scanner.collect.aws_org import TOTAL_ATTEMPTS
 
