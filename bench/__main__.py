@@ -3,7 +3,7 @@
 import importlib
 import sys
 
-BENCHMARKS = ["bench.evaluation"]
+BENCHMARKS = ["bench.evaluation", "bench.aws_calls", "bench.aws_wall"]
 
 
 def main(argv: list[str]) -> None:

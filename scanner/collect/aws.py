@@ -12,7 +12,7 @@ from scanner.collect import SourceOptions, Unit, UnitResult
 from scanner.collect import aws_acm, aws_iam
 from scanner.collect.aws_dns import CnameResolver, ValidationChecker, parse_resolver_address
 from scanner.collect.aws_org import DEFAULT_GLOBAL_REGION, AccountUnreachable, AwsEstate
-from scanner.collect.aws_usage import CLOUDFRONT, UsageCache
+from scanner.collect.aws_usage import CLOUDFRONT, usage_indexes
 from scanner.model import Certificate, CollectionError, Coverage
 
 
@@ -48,9 +48,8 @@ class AcmCollector:
 class IamCollector:
     source = aws_iam.SOURCE
 
-    def __init__(self, estate: AwsEstate, usage: UsageCache):
+    def __init__(self, estate: AwsEstate):
         self.estate = estate
-        self.usage = usage
 
     def units(self) -> tuple[list[Unit], list[CollectionError]]:
         found = self.estate.discover()
@@ -67,7 +66,7 @@ class IamCollector:
                                                  count=0, complete=False)])
         scopes = [*self.estate.discover().regions, CLOUDFRONT]
         return aws_iam.collect_account(
-            iam, lambda: [index for scope in scopes for index in self.usage.indexes(account, scope)],
+            iam, lambda: [index for scope in scopes for index in usage_indexes(self.estate.client, account, scope)],
             account=account, unit=unit.key)
 
 
@@ -83,5 +82,4 @@ def build(options: SourceOptions) -> list:
         resolver=CnameResolver(options.dns_resolver),
         concurrency=options.concurrency,
     )
-    usage = UsageCache(estate.client)
-    return [AcmCollector(estate, checker), IamCollector(estate, usage)]
+    return [AcmCollector(estate, checker), IamCollector(estate)]

@@ -114,13 +114,13 @@ class AwsEstate:
         self.config = client_config(options.concurrency)
         self._loader = self.base_session._session.get_component("data_loader")
         self._discovery: Discovery | None = None
+        self.partition = "aws"
         self._discovery_lock = threading.Lock()
         self._lock = threading.Lock()  # guards the dicts below; never held across a network call
         self._account_locks: dict[str, threading.Lock] = {}
         self._sessions: dict[str, boto3.Session | AccountUnreachable] = {}
         self._session_locks: dict[int, threading.Lock] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
-        self._sts = None
 
     # -- discovery -------------------------------------------------------------------------
     @property
@@ -138,7 +138,9 @@ class AwsEstate:
         found = Discovery()
         base = self._base_client("sts", self.home_region)
         try:
-            found.caller_account = base.get_caller_identity()["Account"]
+            identity = base.get_caller_identity()
+            found.caller_account = identity["Account"]
+            self.partition = identity.get("Arn", "arn:aws:").split(":")[1] or "aws"  # aws, aws-us-gov, aws-cn
         except AWS_ERRORS as exc:
             found.errors.append(aws_error(exc, source=SOURCE, service="sts", context="GetCallerIdentity"))
             return found
@@ -166,7 +168,7 @@ class AwsEstate:
 
     # -- sessions and clients ---------------------------------------------------------------
     def role_arn(self, account: str) -> str:
-        return f"arn:aws:iam::{account}:role/{self.options.role_name}"
+        return f"arn:{self.partition}:iam::{account}:role/{self.options.role_name}"
 
     def session(self, account: str) -> boto3.Session:
         """The account's session; raises AccountUnreachable (cached) when it cannot be had."""

@@ -3,13 +3,13 @@
 IAM server certificates have no InUseBy field, so their users are found from the other side:
 ELBv2 listeners (default and SNI certificates), classic ELB listeners and CloudFront
 distributions. An index is built once per (account, region) and once per account for
-CloudFront, and only for accounts that hold IAM server certificates. Keys are certificate
-ARNs; CloudFront names IAM certificates by their id, so those are keyed ``iam-id:<ID>``.
+CloudFront, and only for accounts that hold IAM server certificates (by that account's IAM
+unit). Keys are certificate ARNs; CloudFront names IAM certificates by their id, so those
+are keyed ``iam-id:<ID>``.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,43 +82,23 @@ def cloudfront_usage(cloudfront: Any) -> dict[str, set[str]]:
     return users
 
 
-class UsageCache:
-    """Indexes built once, whichever unit asks first; a failure is kept and shared too."""
-
-    def __init__(self, client_for: Callable[[str, str, str], Any]):
-        self._client_for = client_for  # (account, service, region) -> client
-        self._lock = threading.Lock()
-        self._locks: dict[tuple[str, str], threading.Lock] = {}
-        self._indexes: dict[tuple[str, str], list[UsageIndex]] = {}
-
-    def indexes(self, account: str, scope: str) -> list[UsageIndex]:
-        key = (account, scope)
-        with self._lock:
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            with self._lock:
-                found = self._indexes.get(key)
-            if found is None:
-                found = self._build(account, scope)
-                with self._lock:
-                    self._indexes[key] = found
-        return found
-
-    def _build(self, account: str, scope: str) -> list[UsageIndex]:
-        if scope == CLOUDFRONT:
-            jobs = [("cloudfront", lambda: cloudfront_usage(self._client_for(account, "cloudfront", "us-east-1")))]
-        else:
-            jobs = [
-                ("elasticloadbalancing", lambda: elbv2_usage(self._client_for(account, "elbv2", scope))),
-                ("elasticloadbalancing", lambda: classic_elb_usage(self._client_for(account, "elb", scope),
-                                                                   account=account, region=scope)),
-            ]
-        out = []
-        for service, job in jobs:
-            index = UsageIndex(scope=scope, service=service)
-            try:
-                index.users = dict(job())
-            except AWS_ERRORS as exc:
-                index.failure = (error_code(exc), error_message(exc))
-            out.append(index)
-        return out
+def usage_indexes(client_for: Callable[[str, str, str], Any], account: str, scope: str) -> list[UsageIndex]:
+    """The indexes of one scope (a region: ELBv2 and classic ELB; or "cloudfront"); a failure
+    is kept in the index, not raised. ``client_for(account, service, region)`` gives clients."""
+    if scope == CLOUDFRONT:
+        jobs = [("cloudfront", lambda: cloudfront_usage(client_for(account, "cloudfront", "us-east-1")))]
+    else:
+        jobs = [
+            ("elasticloadbalancing", lambda: elbv2_usage(client_for(account, "elbv2", scope))),
+            ("elasticloadbalancing", lambda: classic_elb_usage(client_for(account, "elb", scope),
+                                                               account=account, region=scope)),
+        ]
+    out = []
+    for service, job in jobs:
+        index = UsageIndex(scope=scope, service=service)
+        try:
+            index.users = dict(job())
+        except AWS_ERRORS as exc:
+            index.failure = (error_code(exc), error_message(exc))
+        out.append(index)
+    return out

@@ -113,3 +113,15 @@ def test_read_only_commands_exit_3_on_a_partial_collection(moto, faults, tmp_pat
     base = [*command, "--aws", "--all-accounts", "--management-profile", "mgmt", "--regions", REGIONS, "--quiet"]
     assert run(base) == 3
     assert run([*base, "--allow-partial"]) == 0
+
+
+def test_an_organization_that_cannot_be_listed_is_an_error_and_exit_3(moto, faults, tmp_path):
+    small_org(accounts=2)
+    faults.add(lambda call: call.operation == "ListAccounts", status=400, code="AccessDeniedException",
+               message="not authorized to perform organizations:ListAccounts")
+    assert scan(tmp_path) == 3
+    inventory = inventory_of(tmp_path / "certscan-inventory.json")
+    [error] = inventory["errors"]
+    assert (error["source"], error["service"], error["code"], error["account"]) == (
+        "aws", "organizations", "AccessDeniedException", "123456789012")
+    assert inventory["coverage"] == [] and inventory["certificates"] == []

@@ -9,7 +9,7 @@ import pytest
 from botocore.stub import Stubber
 
 from scanner.collect import aws_iam
-from scanner.collect.aws_usage import UsageCache, UsageIndex, cloudfront_usage, iam_id_key
+from scanner.collect.aws_usage import UsageIndex, cloudfront_usage, iam_id_key, usage_indexes
 from scanner.simulate.certs import SimulatedCA
 
 ACCOUNT = "123456789012"
@@ -91,9 +91,9 @@ def test_in_use_by_an_elbv2_listener_against_moto(moto, ca):
                                      DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "200"}}]
                                      )["Listeners"][0]["ListenerArn"]
     session = boto3.Session()
-    cache = UsageCache(lambda account, service, region: session.client(service, region_name=region))
+    client_for = lambda account, service, region: session.client(service, region_name=region)  # noqa: E731
     result = aws_iam.collect_account(
-        iam, lambda: [i for scope in ("eu-west-1", "us-east-1", "cloudfront") for i in cache.indexes(ACCOUNT, scope)],
+        iam, lambda: [i for scope in ("eu-west-1", "us-east-1", "cloudfront") for i in usage_indexes(client_for, ACCOUNT, scope)],
         account=ACCOUNT, unit="u")
     assert not result.errors
     by_name = {c.name: c for c in result.certificates}
