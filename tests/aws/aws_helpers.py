@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 import re
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import boto3
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rrset
 from botocore.awsrequest import AWSResponse
+
+from scanner.collect.aws_dns import normalize_name
 
 from scanner.simulate.aws_landing_zone import LandingZone, LandingZoneSpec, Problems, build_landing_zone
 
@@ -113,3 +120,50 @@ def _error_response(request, fault: Fault) -> AWSResponse:
                 f"</Message></Error><RequestId>fault</RequestId></ErrorResponse>").encode()
         headers = {"Content-Type": "text/xml", "x-amzn-RequestId": "fault"}
     return AWSResponse(request.url, fault.status, headers, _Body(body))
+
+
+class LoopbackDns:
+    """A tiny authoritative DNS server on 127.0.0.1 (UDP): CNAMEs, NXDOMAIN, and SERVFAIL for
+    names under servfail.test."""
+
+    def __init__(self, cnames: dict[str, str]):
+        self.cnames = {normalize_name(k): v for k, v in cnames.items()}
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.queries: list[str] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        self.sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                data, peer = self.sock.recvfrom(4096)
+            except OSError:
+                continue
+            query = dns.message.from_wire(data)
+            name = query.question[0].name.to_text()
+            self.queries.append(name)
+            response = dns.message.make_response(query)
+            response.flags |= dns.flags.AA
+            key = normalize_name(name)
+            if key.endswith("servfail.test"):
+                response.set_rcode(dns.rcode.SERVFAIL)
+            elif key in self.cnames:
+                response.answer.append(dns.rrset.from_text(name, 300, "IN", "CNAME", self.cnames[key]))
+            elif key.startswith("exists."):
+                pass  # the name exists without a CNAME: NOERROR, empty answer
+            else:
+                response.set_rcode(dns.rcode.NXDOMAIN)
+            self.sock.sendto(response.to_wire(), peer)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.sock.close()

@@ -6,10 +6,12 @@ from __future__ import annotations
 import csv
 from datetime import datetime, timedelta, timezone
 
+import boto3
 import pytest
 
-from aws_helpers import inventory_of, small_org
+from aws_helpers import LoopbackDns, inventory_of, small_org
 from scanner.cli import run
+from scanner.collect.aws_dns import normalize_name
 from scanner.inventory import load_inventory, save_inventory
 from scanner.model import Certificate, CollectionError, Coverage, Inventory, ValidationRecord
 from scanner.simulate.aws_landing_zone import Problems, freezegun_clock
@@ -172,3 +174,18 @@ def test_live_against_moto(moto, tmp_path, capsys):
 def test_live_needs_the_clock_for_expired_amazon_certificates(moto):
     with pytest.raises(ValueError, match="backdate"):
         small_org(accounts=1, problems=Problems(expired_in_use=1, iam_expired=0, wildcard=0, untagged=0))
+
+
+def test_dns_check_asks_the_given_resolver_for_names_outside_route_53(moto, capsys):
+    acm_client = boto3.client("acm", region_name="us-east-1")
+    arn = acm_client.request_certificate(DomainName="www.outside.test", ValidationMethod="DNS")["CertificateArn"]
+    [option] = acm_client.describe_certificate(CertificateArn=arn)["Certificate"]["DomainValidationOptions"]
+    record = option["ResourceRecord"]
+    server = LoopbackDns({record["Name"]: record["Value"]})
+    try:
+        assert run(["dns-check", "--aws", "--regions", "us-east-1", "--dns-resolver", server.address, "--quiet"]) == 0
+    finally:
+        server.stop()
+    [line] = [line for line in capsys.readouterr().out.splitlines() if "www.outside.test" in line]
+    assert " present " in line and line.rstrip().endswith("none")
+    assert [normalize_name(q) for q in server.queries] == [normalize_name(record["Name"])]

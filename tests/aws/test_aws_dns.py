@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import boto3
-import dns.flags
-import dns.message
-import dns.name
-import dns.rcode
-import dns.rdataclass
-import dns.rdatatype
-import dns.rrset
 import pytest
+
+from aws_helpers import LoopbackDns
 
 from scanner.collect.aws_dns import (CnameResolver, HostedZone, ValidationChecker, classify, normalize_name,
                                      parse_resolver_address, zones_for)
@@ -21,53 +13,6 @@ from scanner.model import Certificate, ValidationRecord
 from scanner.problems import InputError
 
 VALUE = "_abc.acm-validations.aws."
-
-
-class LoopbackDns:
-    """A tiny authoritative DNS server on 127.0.0.1 (UDP): CNAMEs, NXDOMAIN, and SERVFAIL for
-    names under servfail.test."""
-
-    def __init__(self, cnames: dict[str, str]):
-        self.cnames = {normalize_name(k): v for k, v in cnames.items()}
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port = self.sock.getsockname()[1]
-        self.queries: list[str] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    def _serve(self) -> None:
-        self.sock.settimeout(0.1)
-        while not self._stop.is_set():
-            try:
-                data, peer = self.sock.recvfrom(4096)
-            except OSError:
-                continue
-            query = dns.message.from_wire(data)
-            name = query.question[0].name.to_text()
-            self.queries.append(name)
-            response = dns.message.make_response(query)
-            response.flags |= dns.flags.AA
-            key = normalize_name(name)
-            if key.endswith("servfail.test"):
-                response.set_rcode(dns.rcode.SERVFAIL)
-            elif key in self.cnames:
-                response.answer.append(dns.rrset.from_text(name, 300, "IN", "CNAME", self.cnames[key]))
-            elif key.startswith("exists."):
-                pass  # the name exists without a CNAME: NOERROR, empty answer
-            else:
-                response.set_rcode(dns.rcode.NXDOMAIN)
-            self.sock.sendto(response.to_wire(), peer)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.sock.close()
 
 
 @pytest.fixture
