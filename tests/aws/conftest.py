@@ -114,3 +114,20 @@ def faults(monkeypatch, fast_retries):
     handlers.insert(0, ("before-send", injector))
     monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
     yield injector
+
+
+@pytest.fixture(autouse=True)
+def loopback_dns_only(monkeypatch):
+    """Network in tests goes to loopback only: a DNS query to any other server fails the test."""
+    import ipaddress
+
+    import dns.resolver
+
+    original = dns.resolver.Resolver.resolve
+
+    def resolve(self, *args, **kwargs):
+        outside = [ns for ns in self.nameservers if not ipaddress.ip_address(str(ns)).is_loopback]
+        assert not outside, f"a test asked DNS servers outside loopback: {outside}"
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(dns.resolver.Resolver, "resolve", resolve)
