@@ -36,7 +36,7 @@ class AcmCollector:
             acm = self.estate.client(account, "acm", region)
             tagging = self.estate.client(account, "resourcegroupstaggingapi", region)
         except AccountUnreachable as exc:
-            return UnitResult(errors=[exc.error(source=self.source, service="acm", region=region, unit=unit.key)],
+            return UnitResult(errors=[exc.error(source=self.source, region=region, unit=unit.key)],
                               coverage=[Coverage(unit=unit.key, source=self.source, service="acm", account=account,
                                                  region=region, count=0, complete=False)])
         return aws_acm.collect_region(acm, tagging, account=account, region=region, unit=unit.key)
@@ -61,7 +61,7 @@ class IamCollector:
         try:
             iam = self.estate.client(account, "iam", DEFAULT_GLOBAL_REGION)
         except AccountUnreachable as exc:
-            return UnitResult(errors=[exc.error(source=self.source, service="iam", region=None, unit=unit.key)],
+            return UnitResult(errors=[exc.error(source=self.source, region=None, unit=unit.key)],
                               coverage=[Coverage(unit=unit.key, source=self.source, service="iam", account=account,
                                                  count=0, complete=False)])
         scopes = [*self.estate.discover().regions, CLOUDFRONT]

@@ -41,18 +41,17 @@ class Account:
 
 
 class AccountUnreachable(Exception):
-    """The account's session could not be built (AssumeRole denied, no credentials...)."""
+    """The account's role could not be assumed (denied, missing, STS unreachable)."""
 
-    def __init__(self, account: str, exc: BaseException, role_arn: str | None):
+    def __init__(self, account: str, exc: BaseException, role_arn: str):
         self.account = account
         self.exc = exc
         self.role_arn = role_arn
         super().__init__(str(exc))
 
-    def error(self, *, source: str, service: str, region: str | None, unit: str | None) -> CollectionError:
-        context = f"cannot assume {self.role_arn}" if self.role_arn else "no usable credentials"
-        return aws_error(self.exc, source=source, service="sts" if self.role_arn else service,
-                         account=self.account, region=region, unit=unit, context=context)
+    def error(self, *, source: str, region: str | None, unit: str | None) -> CollectionError:
+        return aws_error(self.exc, source=source, service="sts", account=self.account, region=region, unit=unit,
+                         context=f"cannot assume {self.role_arn}")
 
 
 @dataclass
