@@ -14,8 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/certscan scan --inventory examples/landing-zone.json --as-of 2026-06-01T00:00:00Z \
-		--fail-on none --output-dir reports/demo
+	$(BIN)/certscan demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -24,7 +23,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 samples: $(STAMP)
-	$(BIN)/python -m scanner.samples
+	$(BIN)/python -m scanner.demo --samples
 
 clean:
 	rm -rf $(VENV) build *.egg-info

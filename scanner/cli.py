@@ -7,6 +7,7 @@ import typer
 from rich.console import Console
 
 from scanner import __version__
+from scanner.commands.demo import demo
 from scanner.commands.evidence_cmds import evidence_app
 from scanner.commands.inventory_cmds import dns_check, expiring, inventory
 from scanner.commands.invocation import reset_invocation, set_invocation
@@ -30,6 +31,7 @@ app.command()(validate)
 app.command()(controls)
 app.command()(merge)
 app.command()(summary)
+app.command()(demo)
 app.add_typer(rules_app, name="rules")
 app.command()(report)
 app.command()(triage)

@@ -65,7 +65,9 @@ def build_report(evaluation: Evaluation, gate: GateDecision, **run: Any) -> Scan
         scan_id=evaluation.scan_id,
         as_of=evaluation.as_of,
         rules=[rule.to_dict() for rule in evaluation.rules],
-        packs=[{"name": p.name, "version": p.version, "path": p.path, "display_path": p.display_path,
+        # a shipped pack is named by its repository path, not where certscan is installed
+        packs=[{"name": p.name, "version": p.version, "path": p.display_path if p.builtin else p.path,
+                "display_path": p.display_path,
                 "sha256": p.sha256, "builtin": p.builtin} for p in evaluation.packs],
         results=evaluation.results,
         coverage=[c.to_dict() for c in sorted(inventory.coverage, key=lambda c: c.unit)],

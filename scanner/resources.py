@@ -41,3 +41,11 @@ def framework_catalog_paths() -> list[Path]:
 def builtin_display_path(path: Path) -> str:
     """How SARIF and reports name a shipped pack: its place in the certscan repository."""
     return f"policies/{path.name}"
+
+
+def pack_file(pack: dict) -> Path:
+    """The file behind a pack entry of a ScanReport: a shipped pack is named by its
+    repository path (so outputs do not depend on where certscan is installed)."""
+    if pack.get("builtin"):
+        return _root("scanner.policies") / Path(str(pack["path"])).name
+    return Path(str(pack["path"]))

@@ -32,6 +32,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scanner import signing
+from scanner import resources
 from scanner.model import format_time
 from scanner.outputs import dumps_json, write_bytes
 from scanner.problems import InputError, Problem
@@ -62,13 +63,13 @@ def _unique(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _read_as_used(path: str, option: str, expected_sha256: str | None = None) -> bytes:
+def _read_as_used(path: str | Path, option: str, expected_sha256: str | None = None) -> bytes:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise InputError(Problem(path, f"{option}: cannot read it back for the evidence bundle: {exc}")) from None
+        raise InputError(Problem(str(path), f"{option}: cannot read it back for the evidence bundle: {exc}")) from None
     if expected_sha256 and sha256(data) != expected_sha256:
-        raise InputError(Problem(path, f"{option}: the file changed after the scan loaded it; "
+        raise InputError(Problem(str(path), f"{option}: the file changed after the scan loaded it; "
                                        "the evidence bundle would not hold the rules as used"))
     return data
 
@@ -79,7 +80,7 @@ def pack_files(report: ScanReport) -> tuple[dict[str, bytes], list[dict[str, Any
     taken: set[str] = set()
     for pack in sorted(report.packs, key=lambda p: (p.get("display_path") or "", p.get("path") or "")):
         name = _unique(f"rules/{PurePosixPath(str(pack['display_path']).replace(chr(92), '/')).name}", taken)
-        files[name] = _read_as_used(pack["path"], "rule pack", pack.get("sha256"))
+        files[name] = _read_as_used(resources.pack_file(pack), "rule pack", pack.get("sha256"))
         entries.append({"name": pack.get("name"), "version": pack.get("version"), "display_path": pack.get("display_path"),
                         "builtin": bool(pack.get("builtin")), "sha256": pack.get("sha256"), "file": name})
     return files, entries
