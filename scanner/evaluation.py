@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner.model import Inventory, Result, Waiver, expiry_bucket, format_time
+from scanner.model import SUPERSEDED, Inventory, Result, Waiver, expiry_bucket, format_time
 from scanner.rules.engine import evaluate
 from scanner.rules.model import PackInfo, Rule
 from scanner.waivers import WaiverState, apply_waivers
@@ -35,8 +35,11 @@ class Evaluation:
         by_status = Counter(r.status for r in self.results)
         failing = [r for r in self.results if r.status == "fail"]
         buckets = Counter()
+        superseded = 0
         for cert in self.inventory.certificates:
-            if cert.not_after is not None:
+            if cert.status == SUPERSEDED:  # a replaced Key Vault version is not a certificate in service
+                superseded += 1
+            elif cert.not_after is not None:
                 buckets[expiry_bucket(cert.not_after, self.as_of)] += 1
             else:
                 buckets["UNKNOWN"] += 1
@@ -45,6 +48,7 @@ class Evaluation:
             "by_status": dict(sorted(by_status.items())),
             "failures_by_severity": dict(sorted(Counter(r.severity for r in failing).items())),
             "certificates_by_bucket": dict(sorted(buckets.items())),
+            "superseded_versions": superseded,
             "collection_errors": len(self.inventory.errors),
         }
 

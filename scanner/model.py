@@ -20,6 +20,7 @@ SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 STATUSES = ("pass", "fail", "waived", "not_applicable", "error")
 BUCKETS = ("EXPIRED", "CRITICAL_7D", "WARNING_30D", "ATTENTION_90D", "VALID")
 DNS_STATUSES = ("present", "missing", "mismatch", "unknown")
+SUPERSEDED = "SUPERSEDED"  # status of a Key Vault version that a newer version replaced
 
 
 class NaiveDatetimeError(ValueError):

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner import clock
-from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, Result, parse_time
+from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, Result, parse_time
 from scanner.report import ScanReport
 
 NO_OWNER = "(no owner tag)"
@@ -168,7 +168,8 @@ def _bucket_counts(report: ScanReport, contexts: dict[str, dict[str, Any]]) -> d
     saved = report.summary.get("certificates_by_bucket")
     if saved:
         return dict(saved)
-    return dict(Counter(ctx.get("expiry_bucket") or "UNKNOWN" for ctx in contexts.values()))
+    return dict(Counter(ctx.get("expiry_bucket") or "UNKNOWN" for ctx in contexts.values()
+                        if ctx.get("status") != SUPERSEDED))
 
 
 def _gaps(report: ScanReport) -> list[Gap]:
@@ -223,7 +224,7 @@ def build_digest(report: ScanReport, days: int = 30) -> Digest:
 
     owners_by_bucket: dict[str, set[str]] = defaultdict(set)
     for ctx in contexts.values():
-        if ctx.get("expiry_bucket"):
+        if ctx.get("expiry_bucket") and ctx.get("status") != SUPERSEDED:
             owners_by_bucket[ctx["expiry_bucket"]].add(ctx.get("owner") or NO_OWNER)
     bucket_names = list(BUCKETS) + (["UNKNOWN"] if bucket_counts.get("UNKNOWN") else [])
     buckets = [BucketRow(name, bucket_counts.get(name, 0),
