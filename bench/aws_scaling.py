@@ -99,10 +99,10 @@ def measure(sizes: list[int], certs: int, concurrency: int, latency_ms: int) -> 
 
 def report(runs: list[Run], concurrency: int) -> None:
     print(f"{'accounts':>8} {'units':>5} {'certs':>6} {'+ms/call':>8} {'API calls':>9} {'calls/cert':>10} "
-          f"{'wall s':>7} {'ms/unit':>8} {'ms/cert':>8}")
+          f"{'calls/unit':>10} {'wall s':>7} {'ms/unit':>8} {'ms/cert':>8}")
     for r in runs:
         print(f"{r.accounts:>8} {r.units:>5} {r.certificates:>6} {r.latency_ms:>8} {r.calls:>9} "
-              f"{r.calls_per_certificate:>10.3f} {r.seconds:>7.2f} {r.ms_per_unit:>8.1f} "
+              f"{r.calls_per_certificate:>10.3f} {r.calls / r.units:>10.2f} {r.seconds:>7.2f} {r.ms_per_unit:>8.1f} "
               f"{1000 * r.seconds / r.certificates:>8.2f}")
     for added in sorted({r.latency_ms for r in runs}):
         rows = [r for r in runs if r.latency_ms == added]
