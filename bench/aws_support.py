@@ -11,9 +11,17 @@ with and without it."""
 from __future__ import annotations
 
 import contextlib
+import os
+import socket
+import subprocess
+import sys
+import tempfile
 import threading
+import time
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import botocore.handlers
 
@@ -96,3 +104,72 @@ def one_rsa_key() -> Iterator[None]:
         yield
     finally:
         rsa.generate_private_key = original
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def moto_server(aws_shaped: bool) -> Iterator[str]:
+    """A moto_server on a free 127.0.0.1 port (its URL), or (aws_shaped) the same server with
+    ListCertificates answering as AWS does. Stopped, by its PID, on the way out."""
+    port = free_port()
+    env = {**os.environ, "MOTO_ACM_VALIDATION_WAIT": "0", "MOTO_EC2_LOAD_DEFAULT_AMIS": "false",
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    env.pop("MOTO_ACCOUNT_ID", None)
+    if aws_shaped:
+        command = [sys.executable, "-c", "import sys; from bench.aws_support import aws_shaped_summaries; "
+                   "from moto.server import main\nwith aws_shaped_summaries(): main(sys.argv[1:])",
+                   "-H", "127.0.0.1", "-p", str(port)]
+    else:
+        command = [str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def reset_moto_server(url: str) -> None:
+    """Forget every account, organization and certificate the server holds."""
+    urllib.request.urlopen(urllib.request.Request(f"{url}/moto-api/reset", method="POST"), timeout=30).read()
+
+
+@contextlib.contextmanager
+def moto_server_environment(url: str) -> Iterator[None]:
+    """boto3 pointed at the moto server (AWS_ENDPOINT_URL) with a ``mgmt`` profile of fake
+    credentials, nothing from the machine's own AWS setup; the environment restored after."""
+    saved = dict(os.environ)
+    with tempfile.TemporaryDirectory() as home:
+        config = Path(home) / "config"
+        config.write_text("[profile mgmt]\nregion = us-east-1\naws_access_key_id = bench\n"
+                          "aws_secret_access_key = bench\n")
+        os.environ.update(AWS_ENDPOINT_URL=url, AWS_CONFIG_FILE=str(config), AWS_SHARED_CREDENTIALS_FILE=str(config),
+                          AWS_DEFAULT_REGION="us-east-1", AWS_EC2_METADATA_DISABLED="true")
+        for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            os.environ.pop(name, None)
+        try:
+            yield
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+
+
+def latency(ms: int):
+    """A before-send handler that waits ``ms`` before each call: the network a real account is
+    behind (moto on loopback answers in a few ms), where concurrency pays."""
+    def handler(**_):
+        time.sleep(ms / 1000)
+        return None
+    return handler

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
 
 from scanner.model import (Certificate, CollectionError, Coverage, Inventory, NaiveDatetimeError, format_time,
                            parse_time)
+from scanner.model import _cert_key, _error_key  # the saved inventory's order
 from scanner.outputs import write_json
 from scanner.problems import InputError, Problem
 from scanner.schema_check import check
@@ -43,8 +45,9 @@ def merge_inventories(parts: list[tuple[str, Inventory]], max_skew: timedelta = 
     """One inventory from shard inventories (name, inventory). Refuses shards that overlap on
     a unit or a certificate, or that were collected more than max_skew apart: a merged
     inventory must describe one moment of one estate, each unit exactly once. Every shard's
-    coverage and errors are kept; an error without a unit (reported by every shard, e.g. the
-    Organization listing) is kept once. collected_at is the earliest shard's."""
+    coverage and errors are kept; an error several shards report (met while listing units,
+    which every shard does: the Organization's accounts, a subscription's vaults) is kept
+    once. collected_at is the earliest shard's."""
     problems: list[Problem] = []
     if not parts:
         raise InputError("merge needs at least one inventory")
@@ -52,11 +55,12 @@ def merge_inventories(parts: list[tuple[str, Inventory]], max_skew: timedelta = 
     if times[-1] - times[0] > max_skew:
         spread = ", ".join(f"{name}: {format_time(inv.collected_at)}" for name, inv in parts)
         problems.append(Problem(None, f"shards were collected {times[-1] - times[0]} apart, more than the "
-                                      f"allowed {max_skew} (--max-skew): {spread}"))
+                                      f"allowed {max_skew} (--max-skew-hours): {spread}"))
+    problems += _shard_set_problems(parts)
     unit_owner: dict[str, str] = {}
     cert_owner: dict[str, str] = {}
     merged = Inventory(collected_at=times[0])
-    seen_errors: set[tuple] = set()
+    seen_errors: set[tuple] = set()  # errors of the shards merged so far
     shards = []
     for name, inv in parts:
         for unit in inv.coverage:
@@ -69,15 +73,45 @@ def merge_inventories(parts: list[tuple[str, Inventory]], max_skew: timedelta = 
             cert_owner.setdefault(cert.id, name)
         merged.certificates.extend(inv.certificates)
         merged.coverage.extend(inv.coverage)
-        for error in inv.errors:
-            key = tuple(error.to_dict().values())
-            if error.unit is None and key in seen_errors:
-                continue
-            seen_errors.add(key)
-            merged.errors.append(error)
+        # An error another shard reported too was met while listing (a unit's own errors come
+        # from the one shard that covers it: overlaps are refused above); keep one copy.
+        this_shard = [(tuple(error.to_dict().values()), error) for error in inv.errors]
+        merged.errors.extend(error for key, error in this_shard if key not in seen_errors)
+        seen_errors.update(key for key, _ in this_shard)
         shards.append({"file": name, "shard": inv.metadata.get("shard"), "collected_at": format_time(inv.collected_at),
                        "units": len(inv.coverage), "certificates": len(inv.certificates), "errors": len(inv.errors)})
     if problems:
         raise InputError(problems[:50])
+    # The order one unsharded collection gives (see collect.runner), so the gate's reasons match.
+    merged.certificates.sort(key=_cert_key)
+    merged.errors.sort(key=lambda e: (_error_key(e), e.unit or ""))
+    merged.coverage.sort(key=lambda c: c.unit)
     merged.metadata = {"merged_from": shards}
     return merged
+
+
+def _shard_set_problems(parts: list[tuple[str, Inventory]]) -> list[Problem]:
+    """Inventories collected with --shard I/N say so (metadata.shard): every shard 1..N of each
+    N must be there once. A shard job that failed, or an artifact left behind, would otherwise
+    merge into an inventory that looks whole and never saw that shard's units."""
+    by_count: dict[int, dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
+    problems: list[Problem] = []
+    for name, inv in parts:
+        label = inv.metadata.get("shard")
+        if label is None:
+            continue  # not a shard (a whole collection, or an earlier merge)
+        try:
+            index, count = (int(part) for part in str(label).split("/"))
+        except ValueError:
+            problems.append(Problem(name, f"metadata.shard {label!r}: expected I/N"))
+            continue
+        by_count[count][index].append(name)
+    for count, seen in sorted(by_count.items()):
+        for index, names in sorted(seen.items()):
+            if len(names) > 1:
+                problems.append(Problem(names[1], f"shard {index}/{count} is given twice (also {names[0]})"))
+        missing = [f"{i}/{count}" for i in range(1, count + 1) if i not in seen]
+        if missing:
+            problems.append(Problem(None, f"shard(s) {', '.join(missing)} missing: a merged inventory needs every "
+                                          f"shard of the {count}, or it would not see their units"))
+    return problems

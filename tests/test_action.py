@@ -26,6 +26,9 @@ from tests.conftest import LANDING_ZONE
 AS_OF = "--as-of 2026-06-01T00:00:00Z"
 TOOLS = Path(sys.executable).parent  # zizmor and check-jsonschema live next to the interpreter
 SHA_PIN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9a-f]{40}$")
+SHARDED_WORKFLOW_FILE = REPO / "examples" / "workflows" / "certscan-sharded.yml"
+LINTED = [ACTION_FILE, WORKFLOW_FILE, SHARDED_WORKFLOW_FILE]
+LINTED_IDS = ["action", "example-workflow", "sharded-workflow"]
 OWN_FILES = ("certscan.sarif", "certscan-junit.xml", "certscan-results.json", "certscan-evidence.zip")
 
 
@@ -293,7 +296,7 @@ def _run_scripts(doc: dict) -> list[tuple[str, str]]:
     return [(step.get("id") or step.get("name", "?"), step["run"]) for step in steps if "run" in step]
 
 
-@pytest.mark.parametrize("path", [ACTION_FILE, WORKFLOW_FILE], ids=["action", "example-workflow"])
+@pytest.mark.parametrize("path", LINTED, ids=LINTED_IDS)
 def test_no_expression_is_expanded_inside_a_run_script(path):
     scripts = _run_scripts(yaml.safe_load(path.read_text()))
     if path == ACTION_FILE:
@@ -303,7 +306,7 @@ def test_no_expression_is_expanded_inside_a_run_script(path):
         assert not re.search(r"(^|[;&|(]\s*)\s*eval\s", script, re.M), f"{path.name} step {step}: eval"
 
 
-@pytest.mark.parametrize("path", [ACTION_FILE, WORKFLOW_FILE], ids=["action", "example-workflow"])
+@pytest.mark.parametrize("path", LINTED, ids=LINTED_IDS)
 def test_actions_are_pinned_to_a_full_commit_sha_with_the_version_in_a_comment(path):
     pins = re.findall(r"^\s*(?:-\s+)?uses:\s*(\S+)(.*)$", path.read_text(), re.M)
     assert pins
@@ -315,15 +318,16 @@ def test_actions_are_pinned_to_a_full_commit_sha_with_the_version_in_a_comment(p
 
 
 def test_zizmor_offline_finds_nothing():
-    proc = subprocess.run([str(TOOLS / "zizmor"), "--offline", "--format", "json", str(ACTION_FILE), str(WORKFLOW_FILE)],
+    proc = subprocess.run([str(TOOLS / "zizmor"), "--offline", "--format", "json", *map(str, LINTED)],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert json.loads(proc.stdout) == []
 
 
 @pytest.mark.parametrize("schema, path", [("vendor.github-actions", ACTION_FILE),
-                                          ("vendor.github-workflows", WORKFLOW_FILE)],
-                         ids=["action", "example-workflow"])
+                                          ("vendor.github-workflows", WORKFLOW_FILE),
+                                          ("vendor.github-workflows", SHARDED_WORKFLOW_FILE)],
+                         ids=LINTED_IDS)
 def test_github_schemas_accept_the_files(schema, path):
     proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, str(path)],
                           capture_output=True, text=True, timeout=120)
@@ -365,3 +369,31 @@ def test_every_package_ships_in_a_non_editable_install():
     listed = set(tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
     found = {".".join(module.parent.relative_to(REPO).parts) for module in (REPO / "scanner").rglob("*.py")}
     assert found <= listed, f"not shipped: {sorted(found - listed)}"
+
+
+def test_sharded_workflow_collects_every_shard_and_gates_on_their_merge():
+    """The matrix covers shards 1..N with N taken from the matrix itself, each shard's
+    inventory is uploaded under a name the gate job downloads, and the gate job merges them
+    before it evaluates the merged inventory."""
+    from fnmatch import fnmatch
+
+    doc = yaml.safe_load(SHARDED_WORKFLOW_FILE.read_text())
+    collect, gate = doc["jobs"]["collect"], doc["jobs"]["gate"]
+    shards = collect["strategy"]["matrix"]["shard"]
+    assert shards == list(range(1, len(shards) + 1)) and len(shards) > 1
+    scan = next(s for s in collect["steps"] if s.get("uses") == "./")
+    assert "--shard ${{ matrix.shard }}/${{ strategy.job-total }}" in scan["with"]["sources"]
+    assert "json" in scan["with"]["formats"].split(",")
+    upload = next(s for s in collect["steps"] if "upload-artifact" in s.get("uses", ""))
+    assert upload["with"]["path"] == f"{scan['with']['output-dir']}/certscan-inventory.json"
+
+    assert gate["needs"] == "collect"
+    download = next(s for s in gate["steps"] if "download-artifact" in s.get("uses", ""))
+    assert all(fnmatch(upload["with"]["name"].replace("${{ matrix.shard }}", str(n)), download["with"]["pattern"])
+               for n in shards)
+    merge = next(s for s in gate["steps"] if "run" in s and " merge " in s["run"])
+    assert f"{download['with']['path']}/*/certscan-inventory.json" in merge["run"]
+    evaluate = next(s for s in gate["steps"] if s.get("uses") == "./")
+    output = re.search(r"--output (\S+)", merge["run"]).group(1)
+    assert evaluate["with"]["sources"] == f"--inventory {output}"
+    assert gate["steps"].index(merge) < gate["steps"].index(evaluate)

@@ -62,3 +62,31 @@ def test_shards_collected_too_far_apart_are_refused(cli, tmp_path):
     result = cli("merge", a, b, "--output", tmp_path / "m.json")
     assert result.code == 2 and "7:00:00 apart" in result.err
     assert cli("merge", a, b, "--output", tmp_path / "m.json", "--max-skew-hours", "8").code == 0
+
+
+def test_an_error_every_shard_met_while_listing_is_kept_once(cli, tmp_path):
+    listing = {"source": "azure.keyvault", "code": "ServiceUnavailable", "message": "listing failed",
+               "account": "sub-1", "service": "arm", "unit": "azure.keyvault/subscription/sub-1"}
+    a = shard(tmp_path, "a.json", ["aws.acm/111111111111/eu-west-1"], [], errors=[listing])
+    b = shard(tmp_path, "b.json", ["aws.acm/222222222222/eu-west-1"], [], errors=[listing])
+    c = shard(tmp_path, "c.json", ["aws.acm/333333333333/eu-west-1"], [])
+    assert cli("merge", a, b, c, "--output", tmp_path / "m.json").code == 0
+    merged = json.loads((tmp_path / "m.json").read_text())
+    assert [(e["code"], e["unit"]) for e in merged["errors"]] == [("ServiceUnavailable", listing["unit"])]
+    assert [s["errors"] for s in merged["metadata"]["merged_from"]] == [1, 1, 0]
+
+
+def test_a_missing_or_repeated_shard_is_refused(cli, tmp_path):
+    one = shard(tmp_path, "1.json", ["aws.acm/111111111111/eu-west-1"], [], shard_label="1/3")
+    two = shard(tmp_path, "2.json", [], [], shard_label="2/3")  # a shard can hold no unit at all
+    three = shard(tmp_path, "3.json", ["aws.acm/333333333333/eu-west-1"], [], shard_label="3/3")
+    out = tmp_path / "m.json"
+    result = cli("merge", one, three, "--output", out)
+    assert result.code == 2 and "shard(s) 2/3 missing" in result.err and not out.exists()
+    result = cli("merge", one, two, two, three, "--output", out)
+    assert result.code == 2 and "shard 2/3 is given twice" in result.err and not out.exists()
+    assert cli("merge", one, two, three, "--output", out).code == 0
+    # Shards of another collection (e.g. the vaults, sharded 2 ways) merge alongside; their set is checked too.
+    vaults = shard(tmp_path, "v1.json", [], [], shard_label="1/2")
+    result = cli("merge", one, two, three, vaults, "--output", tmp_path / "m2.json")
+    assert result.code == 2 and "shard(s) 2/2 missing" in result.err

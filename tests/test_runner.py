@@ -71,3 +71,22 @@ def test_sharded_collection_covers_each_unit_once():
         assert inventory.metadata["shard"] == f"{index}/3"
         seen.extend(c.unit for c in inventory.coverage)
     assert sorted(seen) == sorted(KEYS)
+
+
+def test_every_shard_keeps_the_errors_met_while_listing_units():
+    """Each shard lists every unit itself, so a listing that fails in one shard must be reported
+    by that shard, whatever shard the error's own key would fall in (merge keeps one copy)."""
+    listing = [CollectionError("azure.keyvault", "ServiceUnavailable", "listing failed",
+                               unit=f"azure.keyvault/subscription/{n}") for n in range(6)]
+    for index in (1, 2, 3):
+        inventory = collect(SourceOptions(shard=(index, 3), quiet=True), NOW, [FakeCollector(KEYS, listing)])
+        assert sorted(e.unit for e in inventory.errors) == sorted(e.unit for e in listing)
+
+
+def test_records_come_out_in_the_saved_order_whatever_order_units_finish_in():
+    keys = [f"aws.acm/{100000000000 + a}/eu-west-1-denied" for a in range(12)] + KEYS[:12]
+    random.Random(5).shuffle(keys)
+    inventory = collect(SourceOptions(concurrency=8, quiet=True), NOW, [FakeCollector(keys)])
+    assert [c.unit for c in inventory.coverage] == sorted(keys)
+    assert [e.unit for e in inventory.errors] == sorted(k for k in keys if k.endswith("denied"))
+    assert [c.id for c in inventory.certificates] == sorted(f"{k}#1" for k in keys if not k.endswith("denied"))

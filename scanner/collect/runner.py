@@ -11,6 +11,7 @@ from datetime import datetime
 
 from scanner.collect import Collector, SourceOptions, Unit, UnitResult
 from scanner.model import CollectionError, Coverage, Inventory
+from scanner.model import _cert_key, _error_key  # the saved inventory's order
 from scanner.problems import InputError
 
 # option -> module under scanner.collect that provides build(options) -> list[Collector]
@@ -68,7 +69,10 @@ def collect(options: SourceOptions, collected_at: datetime, collectors: list[Col
     work: list[tuple[Collector, Unit]] = []
     for collector in collectors:
         units, errors = collector.units()
-        inventory.errors.extend(e for e in errors if in_shard(e.unit or "", options.shard) or e.unit is None)
+        # Every shard lists every unit, so a listing error is met (or not) by each shard on its
+        # own: a subscription listing throttled in this shard only hides this shard's vaults.
+        # Each shard keeps its listing errors, whatever their key; merge keeps one copy.
+        inventory.errors.extend(errors)
         work.extend((collector, u) for u in units if in_shard(u.key, options.shard))
 
     show = not options.quiet and sys.stderr.isatty()
@@ -95,6 +99,12 @@ def collect(options: SourceOptions, collected_at: datetime, collectors: list[Col
     finally:
         if progress is not None:
             progress.stop()
+    # Units finish in any order: put the records in the order a saved inventory has, so what
+    # is read from the lists (e.g. the gate's reasons) is the same run to run, and the same as
+    # when this inventory is evaluated again from its file.
+    inventory.certificates.sort(key=_cert_key)
+    inventory.errors.sort(key=lambda e: (_error_key(e), e.unit or ""))
+    inventory.coverage.sort(key=lambda c: c.unit)
     return inventory
 
 
