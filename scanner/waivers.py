@@ -5,7 +5,7 @@ would have covered say so; every waiver's state is reported (active, expired, un
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -79,12 +79,12 @@ def apply_waivers(results: list[Result], waivers: list[Waiver], as_of: datetime)
                 if state.state == "active" and hit is None:
                     hit = state
                 elif state.state == "expired" and hit is None and result.waiver is None:
-                    result = replace(result, waiver={"id": w.id, "expired": format_time(w.expires),
+                    result = result._replace(waiver={"id": w.id, "expired": format_time(w.expires),
                                                      "justification": w.justification, "approved_by": w.approved_by,
                                                      "note": "waiver expired; no longer waives this result"})
         if hit is not None:
             w = hit.waiver
-            result = replace(result, status="waived", waiver={
+            result = result._replace(status="waived", waiver={
                 "id": w.id, "justification": w.justification, "approved_by": w.approved_by,
                 "expires": format_time(w.expires), "original_status": result.status})
         out.append(result)

@@ -26,13 +26,16 @@ from typing import Any
 from scanner.model import DATETIME_FIELDS, FACT_FIELDS, NaiveDatetimeError, ValidationRecord, parse_time
 from scanner.rules.facts import CERT, DERIVED, capture as store_capture, field_reader
 
-Predicate = Callable[[Any], bool]  # over a certificate record (rules.facts) or an item dict
+Predicate = Callable[[Any], bool]  # over a certificate record (rules.facts) or a quantifier's item
 
-ITEM_FIELDS: dict[str, frozenset[str]] = {
-    "validation": frozenset(ValidationRecord.__dataclass_fields__),
-    "tags": frozenset({"key", "value"}),
-    "sans": frozenset({"value"}),
-    "in_use_by": frozenset({"value"}),
+# How a quantifier sees the items of each list or mapping field: a validation record as its
+# fields, a string (sans, in_use_by) as {value}, a tag as {key, value}. Items are read in
+# place (no dict per item): this runs for every certificate.
+ITEM_KINDS = {"validation": "record", "tags": "pair", "sans": "scalar", "in_use_by": "scalar"}
+ITEM_KIND_FIELDS: dict[str, frozenset[str]] = {
+    "record": frozenset(ValidationRecord.__dataclass_fields__),
+    "pair": frozenset({"key", "value"}),
+    "scalar": frozenset({"value"}),
 }
 
 _ORDERING = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
@@ -64,23 +67,40 @@ def _item(item: Any) -> dict:
     return {"value": item}
 
 
-def _items(value: Any) -> Iterator[dict]:
-    """Lazily, so that any/none can stop at the first deciding item."""
+def _items(value: Any, kind: str) -> Iterator[Any]:
+    """The items of a field as the quantifier's getters read them (see ITEM_KINDS); lazily,
+    so that any/none can stop at the first deciding item."""
     if not value:
-        return
-    if isinstance(value, dict):
-        for k, v in value.items():
-            yield {"key": k, "value": v}
-    else:
-        for item in value:
-            yield _item(item)
+        return iter(())
+    if kind == "pair":
+        return iter(value.items()) if isinstance(value, dict) else iter(())
+    if kind == "scalar":
+        return iter(value)
+    return (_item(item) for item in value)
 
 
-def _getter(path: str, top_level: bool) -> Callable[[Any], Any]:
-    """Reads a (dotted) field: from a certificate record at the top level, from an item dict
-    inside a quantifier. Dotted steps go into mappings (tags.owner)."""
+def _as_dicts(items: list, kind: str) -> list[dict]:
+    """Captured items in the form messages name them by: {record_name}, {key}, {value}."""
+    if kind == "pair":
+        return [{"key": k, "value": v} for k, v in items]
+    if kind == "scalar":
+        return [{"value": v} for v in items]
+    return items
+
+
+def _item_reader(head: str, kind: str) -> Callable[[Any], Any]:
+    if kind == "pair":
+        return operator.itemgetter(0 if head == "key" else 1)
+    if kind == "scalar":
+        return lambda item: item
+    return lambda item: item.get(head)
+
+
+def _getter(path: str, kind: str | None) -> Callable[[Any], Any]:
+    """Reads a (dotted) field: from a certificate record at the top level (kind None), from
+    an item inside a quantifier. Dotted steps go into mappings (tags.owner)."""
     head, *rest = path.split(".")
-    base = field_reader(head) if top_level else (lambda item: item.get(head))
+    base = field_reader(head) if kind is None else _item_reader(head, kind)
     if not rest:
         return base
 
@@ -109,15 +129,16 @@ class ConditionCompiler:
         self.problems.append((path, message))
         return lambda rec: False
 
-    def compile(self, cond: dict, path: str, item_fields: frozenset[str] | None = None) -> Predicate:
+    def compile(self, cond: dict, path: str, item_kind: str | None = None) -> Predicate:
+        """item_kind: None at the top level (a certificate record), else how items are held."""
         if "all" in cond:
-            return _conjunction([self.compile(c, f"{path}.all[{i}]", item_fields) for i, c in enumerate(cond["all"])])
+            return _conjunction([self.compile(c, f"{path}.all[{i}]", item_kind) for i, c in enumerate(cond["all"])])
         if "any" in cond and "field" not in cond:
-            return _disjunction([self.compile(c, f"{path}.any[{i}]", item_fields) for i, c in enumerate(cond["any"])])
+            return _disjunction([self.compile(c, f"{path}.any[{i}]", item_kind) for i, c in enumerate(cond["any"])])
         if "not" in cond:
-            inner = self.compile(cond["not"], f"{path}.not", item_fields)
+            inner = self.compile(cond["not"], f"{path}.not", item_kind)
             return lambda rec: not inner(rec)
-        return self._leaf(cond, path, item_fields)
+        return self._leaf(cond, path, item_kind)
 
     def _value(self, raw: Any, path: str) -> tuple[bool, Any]:
         if isinstance(raw, dict) and set(raw) == {"param"}:
@@ -130,16 +151,16 @@ class ConditionCompiler:
             return True, self.params[name]
         return True, raw
 
-    def _leaf(self, cond: dict, path: str, item_fields: frozenset[str] | None) -> Predicate:
+    def _leaf(self, cond: dict, path: str, item_kind: str | None) -> Predicate:
         field, op = cond["field"], cond["op"]
         head = field.split(".")[0]
-        known = item_fields if item_fields is not None else FACT_FIELDS
+        known = FACT_FIELDS if item_kind is None else ITEM_KIND_FIELDS[item_kind]
         if head not in known:
-            what = "item field" if item_fields is not None else "certificate field"
+            what = "item field" if item_kind is not None else "certificate field"
             return self.problem(f"{path}.field", f"unknown {what} {field!r}; expected one of: "
                                 + ", ".join(sorted(known)))
-        top_level = item_fields is None
-        get = _getter(field, top_level)
+        top_level = item_kind is None
+        get = _getter(field, item_kind)
         fold = bool(cond.get("ignore_case"))
 
         if op in ("exists", "absent"):
@@ -147,7 +168,11 @@ class ConditionCompiler:
             return lambda rec: _present(get(rec)) is want
 
         if op in ("any", "all", "none"):
-            inner = self.compile(cond["where"], f"{path}.where", ITEM_FIELDS.get(head, frozenset({"key", "value"})))
+            if not top_level or head not in ITEM_KINDS:
+                return self.problem(f"{path}.field", f"'{op}' quantifies over a list or mapping field: "
+                                    + ", ".join(sorted(ITEM_KINDS)))
+            kind = ITEM_KINDS[head]
+            inner = self.compile(cond["where"], f"{path}.where", kind)
             capture = cond.get("as")
             if capture:
                 if not top_level:
@@ -155,7 +180,7 @@ class ConditionCompiler:
                 if capture in FACT_FIELDS or capture in self._reserved or capture == "params":
                     return self.problem(f"{path}.as", f"'as: {capture}' would hide a field; choose another name")
                 self.captures.add(capture)
-            return _quantifier(op, get, inner, capture)
+            return _quantifier(op, get, inner, capture, kind)
 
         ok, value = self._value(cond["value"], path)
         if not ok:
@@ -179,13 +204,19 @@ class ConditionCompiler:
         # folding): one C-level attribute read, no intermediate call.
         stored = operator.attrgetter(head) if (top_level and not fold and "." not in field
                                                and head not in DERIVED and head != "resource_id") else None
+        # ... and for a plain field of a record item (a validation record's dns_status)
+        item_plain = item_kind == "record" and not fold and "." not in field
         if op == "eq":
             if stored is not None:
                 return lambda rec: stored(rec[CERT]) == value
+            if item_plain:
+                return lambda item: item.get(head) == value
             return lambda rec: read(rec) == value
         if op == "ne":
             if stored is not None:
                 return lambda rec: stored(rec[CERT]) != value
+            if item_plain:
+                return lambda item: item.get(head) != value
             return lambda rec: read(rec) != value
         if op in _ORDERING:
             compare = _ORDERING[op]
@@ -209,9 +240,13 @@ class ConditionCompiler:
             if op == "in":
                 if stored is not None:
                     return lambda rec: stored(rec[CERT]) in choices
+                if item_plain:
+                    return lambda item: item.get(head) in choices
                 return lambda rec: read(rec) in choices
             if stored is not None:
                 return lambda rec: stored(rec[CERT]) not in choices
+            if item_plain:
+                return lambda item: item.get(head) not in choices
             return lambda rec: read(rec) not in choices
         if op == "contains":
             def contains(rec: dict) -> bool:
@@ -263,22 +298,23 @@ def _disjunction(parts: list[Predicate]) -> Predicate:
     return lambda rec: any(p(rec) for p in parts)
 
 
-def _quantifier(op: str, get: Callable[[dict], Any], inner: Predicate, capture: str | None) -> Predicate:
+def _quantifier(op: str, get: Callable[[Any], Any], inner: Predicate, capture: str | None, kind: str) -> Predicate:
     if capture is None:
         if op == "any":
-            return lambda rec: any(inner(item) for item in _items(get(rec)))
+            return lambda rec: any(map(inner, _items(get(rec), kind)))
         if op == "all":
-            return lambda rec: all(inner(item) for item in _items(get(rec)))
-        return lambda rec: not any(inner(item) for item in _items(get(rec)))
+            return lambda rec: all(map(inner, _items(get(rec), kind)))
+        return lambda rec: not any(map(inner, _items(get(rec), kind)))
 
-    def captured(rec: dict) -> bool:
-        items = _items(get(rec))
+    def captured(rec: Any) -> bool:
+        items = _items(get(rec), kind)
         if op == "all":
             deciding = [item for item in items if not inner(item)]
-            store_capture(rec, capture, deciding)
+        else:
+            deciding = [item for item in items if inner(item)]
+        store_capture(rec, capture, _as_dicts(deciding, kind) if deciding else deciding)
+        if op == "all":
             return not deciding
-        deciding = [item for item in items if inner(item)]
-        store_capture(rec, capture, deciding)
         return bool(deciding) if op == "any" else not deciding
 
     return captured

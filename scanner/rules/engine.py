@@ -56,6 +56,7 @@ def rule_evaluator(rule: Rule) -> Callable[[list[Item]], list[Result]]:
     params, applies, check, escalate = rule.params, rule.applies, rule.check, rule.escalate
     inconclusive, message, pass_message = rule.inconclusive, rule.message, rule.pass_message
     static_pass = pass_message.text if pass_message.static else None
+    new = tuple.__new__  # builds the Result tuple in C: this is called once per result
 
     def severity_of(rec: dict) -> str:
         for when, escalated in escalate:
@@ -72,26 +73,26 @@ def rule_evaluator(rule: Rule) -> Callable[[list[Item]], list[Result]]:
         for rec, resource_id, context in items:
             try:
                 if applies is not None and not applies(rec):
-                    append(Result(rule_id, resource_id, "not_applicable", base,
-                                  static_pass if static_pass is not None else pass_message.render(rec, params),
-                                  controls, context))
+                    append(new(Result, (rule_id, resource_id, "not_applicable", base,
+                                        static_pass if static_pass is not None else pass_message.render(rec, params),
+                                        controls, context, None)))
                     continue
                 if not check(rec):
-                    append(Result(rule_id, resource_id, "fail", severity_of(rec) if escalate else base,
-                                  message.render(rec, params), controls, context))
+                    append(new(Result, (rule_id, resource_id, "fail", severity_of(rec) if escalate else base,
+                                        message.render(rec, params), controls, context, None)))
                     continue
                 if inconclusive is not None and inconclusive[0](rec):
-                    append(Result(rule_id, resource_id, "error", base, inconclusive[1].render(rec, params),
-                                  controls, context))
+                    append(new(Result, (rule_id, resource_id, "error", base, inconclusive[1].render(rec, params),
+                                        controls, context, None)))
                     continue
             except MissingValue as missing:
-                append(Result(rule_id, resource_id, "error", base,
-                              f"cannot evaluate {rule_id}: {missing.field} is not known for this certificate",
-                              controls, context))
+                append(new(Result, (rule_id, resource_id, "error", base,
+                                    f"cannot evaluate {rule_id}: {missing.field} is not known for this certificate",
+                                    controls, context, None)))
                 continue
-            append(Result(rule_id, resource_id, "pass", base,
-                          static_pass if static_pass is not None else pass_message.render(rec, params),
-                          controls, context))
+            append(new(Result, (rule_id, resource_id, "pass", base,
+                                static_pass if static_pass is not None else pass_message.render(rec, params),
+                                controls, context, None)))
         return out
 
     return run_all

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -68,7 +67,7 @@ def test_a_suite_per_rule_and_a_case_per_evaluated_resource(full_scan):
 def test_hostile_text_stays_well_formed_and_valid(full_scan):
     report = results_json.read(full_scan.dir / "certscan-results.json")
     nasty = 'bad\x01 <tag attr="x">&amp; ]]> \x1b[31m'
-    report.results = [dataclasses.replace(r, message=r.message + nasty, resource_id=r.resource_id + ' "q" <&>')
+    report.results = [r._replace(message=r.message + nasty, resource_id=r.resource_id + ' "q" <&>')
                       for r in report.results]
     data = junit.render(report)
     root = ET.fromstring(data)

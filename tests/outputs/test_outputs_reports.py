@@ -86,11 +86,10 @@ def test_reports_from_saved_results_match_a_fresh_scan(tmp_path, monkeypatch):
 
 def _hostile_report(full_scan):
     report = results_json.read(full_scan.dir / "certscan-results.json")
-    for result in report.results:
-        if result.resource_id.endswith("certificate/soon"):
-            result.context = dict(result.context, owner=HOSTILE_OWNER)
-        if result.resource_id.endswith("certificate/pending"):
-            result.context = dict(result.context, owner=FORMULA_OWNER)
+    owners = {"certificate/soon": HOSTILE_OWNER, "certificate/pending": FORMULA_OWNER}
+    report.results = [next((result._replace(context=dict(result.context, owner=owner))
+                            for end, owner in owners.items() if result.resource_id.endswith(end)), result)
+                      for result in report.results]
     return report
 
 

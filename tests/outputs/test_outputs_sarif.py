@@ -202,8 +202,7 @@ def test_pack_outside_the_repository_gets_an_absolute_file_uri(tmp_path):
                                             ("low", "note"), ("info", "note")])
 def test_result_level_follows_the_result_severity(severity, level):
     report = _many_failures(5)
-    for result in report.results:
-        result.severity = severity
+    report.results = [result._replace(severity=severity) for result in report.results]
     log = sarif.build(report)
     assert {r["level"] for r in log["runs"][0]["results"]} == {level}
 
