@@ -32,8 +32,8 @@ def decide(evaluation: Evaluation, fail_on: str = "high", allow_partial: bool = 
     findings = 0 if threshold is None else sum(
         1 for r in evaluation.results if r.status == "fail" and SEVERITY_RANK[r.severity] >= threshold)
     inventory = evaluation.inventory
-    incomplete = [f"{e.source} {e.account or ''} {e.region or ''} {e.resource or ''} {e.code}: {e.message}".replace("  ", " ")
-                  for e in inventory.errors]
+    incomplete = [" ".join(part for part in (e.source, e.account, e.region, e.resource, f"{e.code}:") if part)
+                  + f" {e.message}" for e in inventory.errors]
     incomplete += [f"unit {c.unit} incomplete" for c in inventory.coverage if not c.complete and
                    not any(e.unit == c.unit for e in inventory.errors)]
     undecided = sum(1 for r in evaluation.results if r.status == "error")

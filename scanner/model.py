@@ -19,7 +19,6 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 STATUSES = ("pass", "fail", "waived", "not_applicable", "error")
 BUCKETS = ("EXPIRED", "CRITICAL_7D", "WARNING_30D", "ATTENTION_90D", "VALID")
-DNS_STATUSES = ("present", "missing", "mismatch", "unknown")
 SUPERSEDED = "SUPERSEDED"  # status of a Key Vault version that a newer version replaced
 
 
@@ -60,9 +59,13 @@ def days_to_expiry(not_after: datetime, as_of: datetime) -> int:
 
 
 def expiry_bucket(not_after: datetime, as_of: datetime) -> str:
-    if not_after <= as_of:
+    return bucket_for(days_to_expiry(not_after, as_of), not_after <= as_of)
+
+
+def bucket_for(days: int, expired: bool) -> str:
+    """The bucket of a certificate with `days` left (floored); the one place the thresholds live."""
+    if expired:
         return "EXPIRED"
-    days = days_to_expiry(not_after, as_of)
     if days <= 7:
         return "CRITICAL_7D"
     if days <= 30:

@@ -46,6 +46,10 @@ class SourceOptions:
     seams: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def any_source(self) -> bool:
+        return bool(self.inventory) or self.live
+
+    @property
     def live(self) -> bool:
         return bool(self.aws or self.azure or self.paths or self.endpoints or self.endpoints_file)
 

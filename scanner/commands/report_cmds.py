@@ -76,11 +76,6 @@ def _announce(paths: list[Path]) -> None:
         err.print(f"wrote {path}", style="dim")
 
 
-def _sources_given(source_args: dict) -> bool:
-    return any(source_args.get(k) for k in ("inventory", "aws", "azure", "path", "endpoint", "endpoints_file",
-                                              "vault_url", "subscription"))
-
-
 @with_sources
 def report(
     source_args: dict,
@@ -101,11 +96,11 @@ def report(
     cfg = load_config(config)
     out = Path(pick(output_dir, cfg, "output_dir", "reports"))
     if results:
-        if _sources_given(source_args):
+        if build_sources(cfg, **source_args).any_source:
             raise InputError(Problem("--results", "renders a saved scan; it cannot be combined with SOURCES options"))
         scan_report, code = read_results(results), EXIT_OK
     else:
-        if not _sources_given(source_args):
+        if not build_sources(cfg, **source_args).any_source:
             raise InputError(Problem(None, "nothing to report: give --results FILE, or SOURCES "
                                            "(--inventory, --aws, --azure, --path, --endpoint)"))
         scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
@@ -143,7 +138,7 @@ def triage(
     # SMTP settings are checked before anything is collected: a typo is exit 2 at once.
     mail = smtp_settings(smtp_host, smtp_port, smtp_tls, smtp_user, smtp_password, smtp_from, smtp_ca_file) \
         if recipients else None
-    if not _sources_given(source_args):
+    if not build_sources(cfg, **source_args).any_source:
         raise InputError(Problem(None, "nothing to triage: give SOURCES (--inventory, --aws, --azure, --path, --endpoint)"))
     scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
                                      bool(pick(allow_partial, cfg, "allow_partial", False)), ["json"])

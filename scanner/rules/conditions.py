@@ -118,12 +118,10 @@ def _getter(path: str, kind: str | None) -> Callable[[Any], Any]:
 class ConditionCompiler:
     """Compiles the conditions of one rule; collects every problem instead of stopping."""
 
-    def __init__(self, params: dict[str, Any], reserved_names: frozenset[str] = frozenset()):
+    def __init__(self, params: dict[str, Any]):
         self.params = params
         self.problems: list[tuple[str, str]] = []  # (json path, message)
         self.captures: set[str] = set()
-        self.used_params: set[str] = set()
-        self._reserved = reserved_names
 
     def problem(self, path: str, message: str) -> Predicate:
         self.problems.append((path, message))
@@ -147,7 +145,6 @@ class ConditionCompiler:
                 known = ", ".join(sorted(self.params)) or "none"
                 self.problem(f"{path}.value", f"unknown parameter {name!r} (this rule's params: {known})")
                 return False, None
-            self.used_params.add(name)
             return True, self.params[name]
         return True, raw
 
@@ -177,7 +174,7 @@ class ConditionCompiler:
             if capture:
                 if not top_level:
                     return self.problem(f"{path}.as", "'as' is only allowed on a top-level quantifier")
-                if capture in FACT_FIELDS or capture in self._reserved or capture == "params":
+                if capture in FACT_FIELDS or capture == "params":
                     return self.problem(f"{path}.as", f"'as: {capture}' would hide a field; choose another name")
                 self.captures.add(capture)
             return _quantifier(op, get, inner, capture, kind)

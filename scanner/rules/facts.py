@@ -3,7 +3,8 @@
 It is a short list, not a dict: [certificate, days_to_expiry, expiry_bucket, is_wildcard,
 validity_days, captures]. Stored fields are read straight off the certificate (C-level
 attrgetter); only the fields derived from as_of are computed, once per certificate. Copying
-every field of every certificate into a dict cost more than evaluating all the rules.
+every field of every certificate into a dict cost more than evaluating all the rules. The
+derived values come from scanner.model, where their definitions live.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from scanner.model import ONE_DAY, Certificate
+from scanner.model import ONE_DAY, Certificate, bucket_for
 
 CERT, DAYS, BUCKET, WILDCARD, VALIDITY, CAPTURES = range(6)
 DERIVED = {"days_to_expiry": DAYS, "expiry_bucket": BUCKET, "is_wildcard": WILDCARD, "validity_days": VALIDITY}
@@ -27,13 +28,8 @@ def make_record(cert: Certificate, as_of: datetime) -> Record:
         days = bucket = None
     else:
         days = (not_after - as_of) // ONE_DAY
-        bucket = ("EXPIRED" if not_after <= as_of else "CRITICAL_7D" if days <= 7 else
-                  "WARNING_30D" if days <= 30 else "ATTENTION_90D" if days <= 90 else "VALID")
-    domain = cert.domain
-    wildcard = (domain is not None and domain[:2] == "*.") or any(name[:2] == "*." for name in cert.sans)
-    not_before = cert.not_before
-    validity = (not_after - not_before) // ONE_DAY if not_before is not None and not_after is not None else None
-    return [cert, days, bucket, wildcard, validity, None]
+        bucket = bucket_for(days, not_after <= as_of)
+    return [cert, days, bucket, cert.is_wildcard, cert.validity_days, None]
 
 
 def field_reader(name: str) -> Callable[[Record], Any]:
