@@ -55,7 +55,7 @@ def format_time(moment: datetime | None) -> str | None:
 
 def days_to_expiry(not_after: datetime, as_of: datetime) -> int:
     """Whole days left, floored toward minus infinity (12 hours past expiry is -1)."""
-    return (not_after - as_of) // ONE_DAY
+    return (not_after - as_of).days  # a timedelta keeps days floored and 0 <= seconds < 86400
 
 
 def expiry_bucket(not_after: datetime, as_of: datetime) -> str:
@@ -154,14 +154,18 @@ class Certificate:
 
     @property
     def is_wildcard(self) -> bool:
-        names = [self.domain, *self.sans]
-        return any(name.startswith("*.") for name in names if name)
+        if self.domain and self.domain.startswith("*."):
+            return True
+        for name in self.sans:  # a loop, not any(generator): this runs for every certificate
+            if name and name.startswith("*."):
+                return True
+        return False
 
     @property
     def validity_days(self) -> int | None:
         if self.not_before is None or self.not_after is None:
             return None
-        return (self.not_after - self.not_before) // ONE_DAY
+        return (self.not_after - self.not_before).days
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored in a saved inventory (facts only, sorted lists kept as given)."""

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from scanner.model import Certificate, ValidationRecord
-from scanner.rules.conditions import ConditionCompiler, MissingValue
+from scanner.rules.conditions import ConditionCompiler, MissingValue, holds
 from scanner.rules.facts import CAPTURES, make_record
 
 AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -23,10 +23,11 @@ def record(cert=CERT):
 
 
 def compile_ok(cond, params=None):
+    """The condition, read one record at a time (see bulk tests below for many at once)."""
     compiler = ConditionCompiler(params or {})
-    predicate = compiler.compile(cond, "assert")
+    condition = compiler.compile(cond, "assert")
     assert compiler.problems == []
-    return predicate
+    return lambda rec: holds(condition, rec)
 
 
 @pytest.mark.parametrize("cond, expected", [
@@ -113,3 +114,77 @@ def test_compile_problems_are_collected(cond, fragment):
     messages = [message for _, message in compiler.problems]
     assert any(fragment in m for m in messages), messages
     assert any("also_bad" in m for m in messages)  # every problem, not only the first
+
+
+# --- many records at once ------------------------------------------------------------------
+# A condition takes a whole list of records in one call (rules.conditions). Each record's
+# outcome, and what a quantifier captured for it, must be what that record gives on its own.
+
+def _varied_records():
+    from scanner.inventory import load_inventory
+    from tests.conftest import LANDING_ZONE
+    certs = list(load_inventory(LANDING_ZONE).certificates)
+    certs += [  # unknowns: ordering on them is MissingValue, whatever sits beside them
+        Certificate(id="z1", source="aws.acm", status="ISSUED", type="AMAZON_ISSUED", key_algorithm="RSA"),
+        Certificate(id="z2", source="tls", not_after=AS_OF, tags={"OWNER": " "}, sans=[None, "*.x.org"]),
+        Certificate(id="z3", source="aws.acm", validation_method="DNS",
+                    validation=[ValidationRecord("a", dns_status="unknown"), ValidationRecord("b", dns_status="missing")]),
+    ]
+    return certs
+
+
+def _conditions_of(rule):
+    found = [("applies", rule.applies), ("assert", rule.check)]
+    found += [(f"escalate[{i}]", when) for i, (when, _) in enumerate(rule.escalate)]
+    if rule.inconclusive:
+        found.append(("inconclusive", rule.inconclusive[0]))
+    return [(name, cond) for name, cond in found if cond is not None]
+
+
+def test_a_list_of_records_gives_what_each_gives_alone():
+    from scanner.rules.loader import load_rules
+    certs = _varied_records()
+    checked = 0
+    for rule in load_rules():
+        for name, condition in _conditions_of(rule):
+            together = [make_record(c, AS_OF) for c in certs]
+            outcomes = condition(together)
+            for cert, rec, outcome in zip(certs, together, outcomes):
+                alone = make_record(cert, AS_OF)
+                expected = condition([alone])[0]
+                where = f"{rule.id} {name} {cert.id}"
+                if isinstance(expected, MissingValue):
+                    assert isinstance(outcome, MissingValue) and outcome.field == expected.field, where
+                else:
+                    assert outcome is expected, where
+                assert rec[CAPTURES] == alone[CAPTURES], where
+                checked += 1
+    assert checked > 500
+
+
+UNKNOWN_SIZE = {"field": "key_size", "op": "ge", "value": 2048}
+FIRST_OR_LOW = {"any": [{"field": "value", "op": "eq", "value": "first"}, {"field": "value", "op": "lt", "value": "m"}]}
+
+
+@pytest.mark.parametrize("cond, expected", [
+    # a part decided by an earlier one is not read, so its unknown value does not count
+    ({"all": [{"field": "status", "op": "eq", "value": "nope"}, UNKNOWN_SIZE]}, [False, False]),
+    ({"all": [{"field": "status", "op": "eq", "value": "ISSUED"}, UNKNOWN_SIZE]}, [True, False]),
+    ({"all": [{"field": "status", "op": "ne", "value": "nope"}, UNKNOWN_SIZE]}, [True, "key_size"]),
+    ({"any": [{"field": "status", "op": "eq", "value": "ISSUED"}, UNKNOWN_SIZE]}, [True, "key_size"]),
+    ({"not": UNKNOWN_SIZE}, [False, "key_size"]),
+    # any() stops at the first matching item; an unknown item read before it is the outcome
+    ({"field": "sans", "op": "any", "where": FIRST_OR_LOW}, [True, "value"]),
+    ({"field": "sans", "op": "none", "where": FIRST_OR_LOW}, [False, "value"]),
+    ({"field": "sans", "op": "all", "where": {"field": "value", "op": "lt", "value": "z"}}, ["value", "value"]),
+    ({"field": "sans", "op": "none", "where": {"field": "value", "op": "eq", "value": "first"}}, [False, False]),
+])
+def test_unknown_values_count_only_where_they_are_read(cond, expected):
+    first = make_record(Certificate(id="a", source="aws.acm", status="ISSUED", key_size=4096, sans=["first", None]), AS_OF)
+    second = make_record(Certificate(id="b", source="tls", status=None, key_size=None, sans=[None, "first"]), AS_OF)
+    compiler = ConditionCompiler({})
+    condition = compiler.compile(cond, "assert")
+    assert compiler.problems == []
+    for records in ([first, second], [first], [second]):  # together and alone
+        got = [o.field if isinstance(o, MissingValue) else o for o in condition(records)]
+        assert got == [expected[0 if rec is first else 1] for rec in records]

@@ -6,14 +6,15 @@ Every (rule, certificate) pair whose rule covers the certificate's source gives 
   error           a value the rule needs is unknown, or `inconclusive` holds (e.g. a DNS
                   record that could not be resolved): never silently a pass or a fail
   pass            otherwise
-Certificates are taken in chunks, grouped by source, and each rule runs over a whole group
-at a time; results come out sorted by (rule id, resource id).
+Certificates are taken in chunks in resource id order, and each rule runs over the chunk's
+certificates of its sources at once; results come out sorted by (rule id, resource id).
 """
 
 from __future__ import annotations
 
 import gc
-import operator
+from functools import partial
+from itertools import repeat
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -46,54 +47,80 @@ def result_context(cert: Certificate, rec: Record) -> dict[str, Any]:
     }
 
 
-Item = tuple  # (record, resource id, context) of one certificate: see rules.facts
-
-
-def rule_evaluator(rule: Rule) -> Callable[[list[Item]], list[Result]]:
-    """One closure per rule, looping over a chunk of certificates itself: this body runs
-    once per (rule, certificate), so attribute lookups and a call per result are kept off it."""
+def rule_evaluator(rule: Rule) -> Callable[[list[Record], list[str], list[dict]], list[Result]]:
+    """One closure per rule, taking a group of certificates at once (their records, resource
+    ids and contexts, in order): each condition runs over the whole group (see
+    rules.conditions), then one pass builds the results in the group's order."""
     rule_id, base, controls = rule.id, rule.severity, rule.control_ids
     params, applies, check, escalate = rule.params, rule.applies, rule.check, rule.escalate
     inconclusive, message, pass_message = rule.inconclusive, rule.message, rule.pass_message
+    fail_text, pass_text = message.bind(params), pass_message.bind(params)
+    unsure_text = inconclusive[1].bind(params) if inconclusive is not None else None
     static_pass = pass_message.text if pass_message.static else None
-    new = tuple.__new__  # builds the Result tuple in C: this is called once per result
+    make = partial(tuple.__new__, Result)  # a Result from an 8-tuple, in C
 
-    def severity_of(rec: dict) -> str:
+    def cannot(missing: MissingValue) -> str:
+        return f"cannot evaluate {rule_id}: {missing.field} is not known for this certificate"
+
+    def severities_of(recs: list[Record]) -> list[str]:
+        """The first escalate entry that holds for each; an unknown value skips an entry."""
+        found = [base] * len(recs)
+        open_ = list(range(len(recs)))
         for when, escalated in escalate:
-            try:
-                if when(rec):
-                    return escalated
-            except MissingValue:
-                continue
-        return base
+            if not open_:
+                break
+            still = []
+            for i, v in zip(open_, when([recs[i] for i in open_])):
+                if v is True:
+                    found[i] = escalated
+                else:
+                    still.append(i)
+            open_ = still
+        return found
 
-    def run_all(items: list[Item]) -> list[Result]:
-        out: list[Result] = []
-        append = out.append
-        for rec, resource_id, context in items:
-            try:
-                if applies is not None and not applies(rec):
-                    append(new(Result, (rule_id, resource_id, "not_applicable", base,
-                                        static_pass if static_pass is not None else pass_message.render(rec, params),
-                                        controls, context, None)))
-                    continue
-                if not check(rec):
-                    append(new(Result, (rule_id, resource_id, "fail", severity_of(rec) if escalate else base,
-                                        message.render(rec, params), controls, context, None)))
-                    continue
-                if inconclusive is not None and inconclusive[0](rec):
-                    append(new(Result, (rule_id, resource_id, "error", base, inconclusive[1].render(rec, params),
-                                        controls, context, None)))
-                    continue
-            except MissingValue as missing:
-                append(new(Result, (rule_id, resource_id, "error", base,
-                                    f"cannot evaluate {rule_id}: {missing.field} is not known for this certificate",
-                                    controls, context, None)))
-                continue
-            append(new(Result, (rule_id, resource_id, "pass", base,
-                                static_pass if static_pass is not None else pass_message.render(rec, params),
-                                controls, context, None)))
-        return out
+    def run_all(recs: list[Record], ids: list[str], contexts: list[dict]) -> list[Result]:
+        # Columns start as "every certificate passes" and are overwritten where one does not;
+        # the results are then made in one C-level pass (zip + tuple.__new__).
+        n = len(recs)
+        statuses = ["pass"] * n
+        severities = [base] * n
+        texts: list[Any] = [static_pass] * n
+        if applies is None:
+            live: Any = range(n)
+        else:
+            outcome = applies(recs)
+            live = [i for i, v in enumerate(outcome) if v is True]
+            if len(live) < n:
+                for i, v in [(i, v) for i, v in enumerate(outcome) if v is not True]:
+                    if v is False:
+                        statuses[i] = "not_applicable"
+                        if static_pass is None:
+                            texts[i] = pass_text(recs[i])
+                    else:
+                        statuses[i], texts[i] = "error", cannot(v)
+        outcome = check(recs if len(live) == n else [recs[i] for i in live])
+        failing = []
+        for i, v in [(i, v) for i, v in zip(live, outcome) if v is not True]:
+            if v is False:
+                failing.append(i)
+            else:
+                statuses[i], texts[i] = "error", cannot(v)
+        if failing:
+            failed = [recs[i] for i in failing]
+            for i, rec, severity in zip(failing, failed, severities_of(failed) if escalate else repeat(base)):
+                statuses[i], severities[i], texts[i] = "fail", severity, fail_text(rec)
+        if inconclusive is not None or static_pass is None:
+            passing = [i for i, v in zip(live, outcome) if v is True]
+            if inconclusive is not None and passing:
+                unsure = inconclusive[0]([recs[i] for i in passing])
+                for i, v in [(i, v) for i, v in zip(passing, unsure) if v is not False]:
+                    statuses[i], texts[i] = "error", unsure_text(recs[i]) if v is True else cannot(v)
+            if static_pass is None:
+                for i in passing:
+                    if statuses[i] == "pass":
+                        texts[i] = pass_text(recs[i])
+        return list(map(make, zip(repeat(rule_id, n), ids, statuses, severities, texts, repeat(controls, n),
+                                  contexts, repeat(None, n))))
 
     return run_all
 
@@ -117,24 +144,21 @@ def _evaluate(certificates: Iterable[Certificate], rules: list[Rule], as_of: dat
     ordered_rules = sorted(rules, key=lambda r: r.id)
     per_rule: dict[str, list[Result]] = {rule.id: [] for rule in ordered_rules}
     runners = {rule.id: rule_evaluator(rule) for rule in ordered_rules}
-    groups: dict[str, list[tuple[dict, str, dict]]] = {}
     certs = sorted(certificates, key=lambda c: c.id)
     for start in range(0, len(certs), CHUNK):
-        groups.clear()
-        for cert in certs[start:start + CHUNK]:
-            rec = make_record(cert, as_of)
-            groups.setdefault(cert.source, []).append((rec, cert.id, result_context(cert, rec)))
-        for source, items in groups.items():
-            for rule in ordered_rules:
-                if rule.covers(source):
-                    per_rule[rule.id].extend(runners[rule.id](items))
-    # each rule's list is in certificate id order already, but sources were interleaved per chunk
-    out: list[Result] = []
-    for rule in ordered_rules:
-        found = per_rule[rule.id]
-        found.sort(key=_RESOURCE_ID)
-        out.extend(found)
-    return out
-
-
-_RESOURCE_ID = operator.attrgetter("resource_id")
+        chunk = certs[start:start + CHUNK]
+        recs = [make_record(cert, as_of) for cert in chunk]
+        ids = [cert.id for cert in chunk]
+        contexts = [result_context(cert, rec) for cert, rec in zip(chunk, recs)]
+        sources = [cert.source for cert in chunk]
+        # the certificates each rule's sources cover, kept in id order so results need no sort
+        views: dict[frozenset[str] | None, tuple[list, list, list]] = {None: (recs, ids, contexts)}
+        for rule in ordered_rules:
+            view = views.get(rule.resources)
+            if view is None:
+                picked = [i for i, source in enumerate(sources) if source in rule.resources]
+                view = views[rule.resources] = ([recs[i] for i in picked], [ids[i] for i in picked],
+                                                [contexts[i] for i in picked])
+            if view[0]:
+                per_rule[rule.id].extend(runners[rule.id](*view))
+    return [result for rule in ordered_rules for result in per_rule[rule.id]]

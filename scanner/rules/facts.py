@@ -9,12 +9,10 @@ derived values come from scanner.model, where their definitions live.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from scanner.model import ONE_DAY, Certificate, bucket_for
+from scanner.model import Certificate, bucket_for, days_to_expiry
 
 CERT, DAYS, BUCKET, WILDCARD, VALIDITY, CAPTURES = range(6)
 DERIVED = {"days_to_expiry": DAYS, "expiry_bucket": BUCKET, "is_wildcard": WILDCARD, "validity_days": VALIDITY}
@@ -27,19 +25,9 @@ def make_record(cert: Certificate, as_of: datetime) -> Record:
     if not_after is None:
         days = bucket = None
     else:
-        days = (not_after - as_of) // ONE_DAY
+        days = days_to_expiry(not_after, as_of)
         bucket = bucket_for(days, not_after <= as_of)
     return [cert, days, bucket, cert.is_wildcard, cert.validity_days, None]
-
-
-def field_reader(name: str) -> Callable[[Record], Any]:
-    """A function reading one top-level field (stored or derived) from a record."""
-    if name in DERIVED:
-        return operator.itemgetter(DERIVED[name])
-    if name == "resource_id":
-        return lambda rec: rec[CERT].id
-    get = operator.attrgetter(name)
-    return lambda rec: get(rec[CERT])
 
 
 def lookup(rec: Record, name: str) -> Any:

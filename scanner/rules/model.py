@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.controls import ControlRef
+from scanner.rules.conditions import Condition
 from scanner.rules.template import Template
 
 
@@ -29,10 +29,10 @@ class Rule:
     resources: frozenset[str] | None  # None: every source
     defaults: dict[str, Any]
     params: dict[str, Any]  # defaults with overrides applied
-    applies: Callable[[dict], bool] | None
-    check: Callable[[dict], bool]
-    inconclusive: tuple[Callable[[dict], bool], Template] | None
-    escalate: list[tuple[Callable[[dict], bool], str]]
+    applies: Condition | None  # each takes a list of certificate records: see rules.conditions
+    check: Condition
+    inconclusive: tuple[Condition, Template] | None
+    escalate: list[tuple[Condition, str]]
     message: Template
     pass_message: Template
     remediation: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import string
 from datetime import datetime
+from collections.abc import Callable
 from typing import Any
 
 from scanner.model import FACT_FIELDS, format_time
@@ -47,27 +48,49 @@ class Template:
             self.parts.append((literal, head, sub or None))
         self.static = all(head is None for _, head, _ in self.parts)
 
-    def render(self, rec: list, params: dict[str, Any]) -> str:
+    def bind(self, params: dict[str, Any]) -> Callable[[list], str]:
+        """The template for one rule's params: a function of a certificate record. Literal
+        text and {params.X} are joined once here; each field becomes one reader."""
         if self.static:
-            return self.text
-        out = []
+            text = self.text
+            return lambda rec: text
+        pieces: list[Any] = []  # literal strings (adjacent ones joined) and readers, in order
+
+        def add(piece: Any) -> None:
+            if isinstance(piece, str) and pieces and isinstance(pieces[-1], str):
+                pieces[-1] += piece
+            elif piece != "":
+                pieces.append(piece)
+
         for literal, head, sub in self.parts:
-            out.append(literal)
-            if head is None:
-                continue
+            add(literal)
             if head == "params":
-                value = params.get(sub) if sub else params
-            else:
-                value = lookup(rec, head)
-                if sub is not None:
-                    if isinstance(value, list):
-                        value = [item.get(sub) if isinstance(item, dict) else getattr(item, sub, item) for item in value]
-                    elif isinstance(value, dict):
-                        value = value.get(sub)
-                    else:
-                        value = None
-            out.append(_show(value))
-        return "".join(out)
+                add(_show(params.get(sub) if sub else params))
+            elif head is not None:
+                add(_reader(head, sub))
+        parts = tuple(pieces)
+        return lambda rec: "".join([piece if piece.__class__ is str else piece(rec) for piece in parts])
+
+
+def _reader(head: str, sub: str | None) -> Callable[[list], str]:
+    """Reads and shows one {head} or {head.sub} of a record (see rules.facts.lookup)."""
+    if sub is None:
+        def whole(rec: list) -> str:
+            value = lookup(rec, head)
+            return value if value.__class__ is str else _show(value)
+        return whole
+
+    def part(rec: list) -> str:
+        value = lookup(rec, head)
+        if isinstance(value, list):
+            value = [item.get(sub) if isinstance(item, dict) else getattr(item, sub, item) for item in value]
+        elif isinstance(value, dict):
+            value = value.get(sub)
+        else:
+            value = None
+        return _show(value)
+
+    return part
 
 
 def allowed_heads(captures: set[str]) -> frozenset[str]:
