@@ -41,13 +41,19 @@ def parse_time(value: str | datetime) -> datetime:
     return moment.astimezone(timezone.utc)
 
 
+_TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
+
+
 def format_time(moment: datetime | None) -> str | None:
     """UTC ISO 8601 with 'Z'; microseconds kept only when present."""
     if moment is None:
         return None
-    if moment.tzinfo is timezone.utc and not moment.microsecond:  # the common case, about twice as fast
-        return "%04d-%02d-%02dT%02d:%02d:%02dZ" % (moment.year, moment.month, moment.day,
-                                                   moment.hour, moment.minute, moment.second)
+    if moment.tzinfo is timezone.utc and not moment.microsecond and moment.year >= 1000:
+        # the common case, by table: about twice as fast as %-formatting, which cost more than
+        # anything else in building a result's context
+        two = _TWO_DIGITS
+        return (f"{moment.year}-{two[moment.month]}-{two[moment.day]}T"
+                f"{two[moment.hour]}:{two[moment.minute]}:{two[moment.second]}Z")
     moment = moment.astimezone(timezone.utc)
     text = moment.isoformat(timespec="microseconds" if moment.microsecond else "seconds")
     return text[:-6] + "Z"

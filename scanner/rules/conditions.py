@@ -30,6 +30,7 @@ import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
+from itertools import compress
 from typing import Any
 
 from scanner.model import DATETIME_FIELDS, FACT_FIELDS, NaiveDatetimeError, ValidationRecord, parse_time
@@ -135,7 +136,7 @@ def _uncertain(condition: Condition) -> Condition:
     return condition
 
 
-def _is_uncertain(condition: Condition) -> bool:
+def may_be_unknown(condition: Condition) -> bool:
     return getattr(condition, "uncertain", False)
 
 
@@ -293,10 +294,12 @@ def _in_turn(parts: list[Condition], still_open: bool) -> Condition:
         return parts[0]
     first, rest = parts[0], parts[1:]
 
+    certain = not any(map(may_be_unknown, parts))
+
     def in_turn(rows: list) -> Outcomes:
         out = first(rows)
         for part in rest:
-            live = [i for i, v in enumerate(out) if v is still_open]
+            live = open_rows(out, still_open) if certain else [i for i, v in enumerate(out) if v is still_open]
             if len(live) == len(out):
                 out = part(rows)
             elif live:
@@ -306,11 +309,17 @@ def _in_turn(parts: list[Condition], still_open: bool) -> Condition:
                 break
         return out
 
-    return _uncertain(in_turn) if any(map(_is_uncertain, parts)) else in_turn
+    return in_turn if certain else _uncertain(in_turn)
+
+
+def open_rows(outcomes: list[bool], value: bool = True) -> list[int]:
+    """The positions holding `value` in a list of outcomes known to be True or False (C-level)."""
+    n = len(outcomes)
+    return list(compress(range(n), outcomes if value else map(operator.not_, outcomes)))
 
 
 def _negation(inner: Condition) -> Condition:
-    if _is_uncertain(inner):
+    if may_be_unknown(inner):
         return _uncertain(lambda rows: [(not v) if v is True or v is False else v for v in inner(rows)])
     return lambda rows: [not v for v in inner(rows)]
 
@@ -387,6 +396,6 @@ def _quantifier(op: str, values: Values, inner: Condition, capture: str | None, 
                 out.append(decided if op == "any" or not _decided(decided) else not decided)
         return out
 
-    if _is_uncertain(inner):
+    if may_be_unknown(inner):
         return _uncertain(uncertain)
     return certain if capture is None else certain_captured
