@@ -37,21 +37,31 @@ def synthetic(n: int, seed: int = 7):
         yield Certificate(**kw)
 
 
+def reference_cpu() -> float:
+    """CPU seconds of a fixed pure-Python loop, timed beside each evaluation: on a shared VM
+    the same work can take twice as long from one minute to the next, and this shows how
+    fast the machine was when the evaluation ran."""
+    start = time.process_time()
+    sum(len(str(i)) for i in range(1_000_000))
+    return time.process_time() - start
+
+
 def measure(n: int) -> dict:
     from scanner.evaluation import evaluate_inventory
     from scanner.model import Inventory
     from scanner.rules.loader import load_rules
     rules = load_rules()
     inventory = Inventory(collected_at=AS_OF, certificates=list(synthetic(n)))
+    reference = reference_cpu()
     start = time.process_time()
     evaluation = evaluate_inventory(inventory, rules, [], AS_OF)
     cpu = time.process_time() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {"certificates": n, "rules": len(rules), "results": len(evaluation.results), "cpu_s": round(cpu, 3),
-            "peak_rss_mb": round(peak_mb, 1)}
+            "reference_s": round(reference, 3), "peak_rss_mb": round(peak_mb, 1)}
 
 
-REPEATS = 3  # this machine's speed drifts; the minimum is the least disturbed run (as timeit advises)
+REPEATS = 5  # this machine's speed drifts; the minimum is the least disturbed run (as timeit advises)
 
 
 def main() -> None:
@@ -63,17 +73,22 @@ def main() -> None:
                                  capture_output=True, text=True, check=True)
             runs.append(json.loads(out.stdout))
         cpu = sorted(r["cpu_s"] for r in runs)
-        rows.append({**runs[0], "cpu_s": cpu[0], "cpu_median": cpu[len(cpu) // 2],
+        reference = sorted(r["reference_s"] for r in runs)
+        rows.append({**runs[0], "cpu_s": cpu[0], "cpu_median": cpu[len(cpu) // 2], "cpu_max": cpu[-1],
+                     "reference": f"{reference[0]}-{reference[-1]}",
                      "peak_rss_mb": max(r["peak_rss_mb"] for r in runs)})
-    print(f"{'certificates':>12} {'results':>9} {'cpu s min':>9} {'median':>7} {'us/result':>9} {'peak MB':>8}")
+    print(f"{'certificates':>12} {'results':>9} {'cpu s min':>9} {'median':>7} {'max':>7} {'us/result':>9} "
+          f"{'reference s':>12} {'peak MB':>8}")
     for r in rows:
-        print(f"{r['certificates']:>12} {r['results']:>9} {r['cpu_s']:>9} {r['cpu_median']:>7} "
-              f"{1e6 * r['cpu_s'] / r['results']:>9.2f} {r['peak_rss_mb']:>8}")
+        print(f"{r['certificates']:>12} {r['results']:>9} {r['cpu_s']:>9} {r['cpu_median']:>7} {r['cpu_max']:>7} "
+              f"{1e6 * r['cpu_s'] / r['results']:>9.2f} {r['reference']:>12} {r['peak_rss_mb']:>8}")
     first, last = rows[0], rows[-1]
     slope = (last["cpu_s"] - first["cpu_s"]) / (last["certificates"] - first["certificates"])
     print(f"slope: {slope * 1e6:.2f} us CPU per certificate ({len(rows)} sizes, {rows[-1]['rules']} rules, "
           f"min of {REPEATS} runs each)")
     target = rows[-1]
-    ok = target["certificates"] >= 100_000 and target["cpu_s"] < 2.0 and target["peak_rss_mb"] < 400
-    print(f"target 100k < 2 s CPU and < 400 MB: {'met' if ok else 'NOT met'} "
-          f"(min {target['cpu_s']} s, median {target['cpu_median']} s, peak {target['peak_rss_mb']} MB)")
+    # the target is held by the median run, not the best one
+    ok = target["certificates"] >= 100_000 and target["cpu_median"] < 2.0 and target["peak_rss_mb"] < 400
+    print(f"target 100k < 2 s CPU (median of {REPEATS}) and < 400 MB: {'met' if ok else 'NOT met'} "
+          f"(min {target['cpu_s']} s, median {target['cpu_median']} s, max {target['cpu_max']} s, "
+          f"peak {target['peak_rss_mb']} MB; reference loop {target['reference']} s)")

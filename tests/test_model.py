@@ -75,3 +75,16 @@ def test_wildcard_and_validity_are_derived():
     assert cert.is_wildcard is True
     assert cert.validity_days == 200
     assert Certificate(id="y", source="tls", domain="a.example.com").is_wildcard is False
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(2026, 6, 1, 3, 4, 5, tzinfo=timezone.utc),
+    datetime(1999, 12, 31, 23, 59, 59, tzinfo=timezone.utc),
+    datetime(999, 1, 2, 0, 0, 0, tzinfo=timezone.utc),  # a year below 1000 is still four digits
+    datetime(2026, 6, 1, 3, 4, 5, 120, tzinfo=timezone.utc),
+    datetime(2026, 6, 1, 1, 30, tzinfo=timezone(timedelta(hours=2))),  # the day before, in UTC
+])
+def test_format_time_is_utc_iso_8601(moment):
+    utc = moment.astimezone(timezone.utc)
+    expected = utc.replace(tzinfo=None).isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"
+    assert format_time(moment) == expected
