@@ -43,9 +43,6 @@ class Rule:
     line: int
     control_ids: dict[str, list[str]] = field(default_factory=dict)  # shared by every result
 
-    def covers(self, source: str) -> bool:
-        return self.resources is None or source in self.resources
-
     def to_dict(self) -> dict[str, Any]:
         """The rule as tools see it (`rules show --json`)."""
         return {

@@ -4,8 +4,8 @@ parsed once; no expressions, no format specs, no attribute access beyond one dot
 from __future__ import annotations
 
 import string
-from datetime import datetime
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from scanner.model import FACT_FIELDS, format_time
