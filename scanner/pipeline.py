@@ -18,7 +18,7 @@ from scanner.inventory import load_inventory
 from scanner.model import Inventory
 from scanner.report import ScanReport, known_formats, write_reports
 from scanner.rules.loader import load_rules, parse_param_overrides
-from scanner.waivers import load_waivers
+from scanner.waivers import load_waivers, waivers_sha256
 from scanner.problems import InputError
 
 @dataclass
@@ -85,13 +85,14 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     started = now()
     formats = check_formats(settings.formats)
     rules = load_rules(settings.rules or None, parse_param_overrides(settings.params))
+    waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
     as_of = settings.as_of or started
     inventory = gather(sources, started)
     evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id_for(inventory, rules, waivers, as_of))
     gate = decide(evaluation, settings.fail_on, settings.allow_partial)
     report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
-                          finished_at=now(), waivers_file=settings.waivers,
+                          finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
                           sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind

@@ -5,6 +5,7 @@ would have covered say so; every waiver's state is reported (active, expired, un
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,15 @@ from scanner.schema_check import check
 from scanner.yamlfile import line_of, load_yaml
 
 WAIVABLE = frozenset({"fail", "error"})
+
+
+def waivers_sha256(path: str | Path) -> str:
+    """The waivers file's digest when the scan reads it: the evidence bundle packs the file
+    only if it still has these bytes (as rule packs are checked)."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError as exc:
+        raise InputError(Problem(str(path), f"cannot read file: {exc}")) from None
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:

@@ -49,6 +49,7 @@ class ScanReport:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     waivers_file: str | None = None
+    waivers_sha256: str | None = None  # of the waivers file as the scan read it
     sources: dict[str, Any] = field(default_factory=dict)
     sign_key: str | None = None  # path of the Ed25519 key that signs the evidence manifest (never its bytes)
 

@@ -70,7 +70,7 @@ def _read_as_used(path: str | Path, option: str, expected_sha256: str | None = N
         raise InputError(Problem(str(path), f"{option}: cannot read it back for the evidence bundle: {exc}")) from None
     if expected_sha256 and sha256(data) != expected_sha256:
         raise InputError(Problem(str(path), f"{option}: the file changed after the scan loaded it; "
-                                       "the evidence bundle would not hold the rules as used"))
+                                       "the evidence bundle would not hold the file as used"))
     return data
 
 
@@ -128,7 +128,7 @@ def bundle_files(report: ScanReport) -> tuple[dict[str, bytes], dict[str, Any]]:
     waivers = None
     if report.waivers_file:
         name = f"waivers/{PurePosixPath(str(report.waivers_file).replace(chr(92), '/')).name}"
-        files[name] = _read_as_used(report.waivers_file, "--waivers")
+        files[name] = _read_as_used(report.waivers_file, "--waivers", report.waivers_sha256)
         waivers = {"file": name, "path": report.waivers_file, "sha256": sha256(files[name])}
     if report.inventory is not None:
         files["inventory.json"] = dumps_json(report.inventory.to_dict()).encode("utf-8")

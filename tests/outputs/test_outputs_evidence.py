@@ -325,3 +325,25 @@ def test_bundle_copied_elsewhere_still_verifies(full_scan, tmp_path, capsys):
     code, _ = verify(capsys, copy)
     assert code == 0
     assert FIXTURES.is_dir() and REPO.is_dir()
+
+
+@pytest.mark.parametrize("changed", ["waivers", "rule pack"])
+def test_a_file_changed_after_the_scan_read_it_is_not_bundled(tmp_path, changed):
+    """The bundle holds the rule packs and waivers the scan used, or nothing: a file edited
+    while the scan ran is refused, naming it, rather than packed with its new bytes."""
+    from scanner.collect import SourceOptions
+    from scanner.pipeline import ScanSettings, run_scan
+    from scanner.problems import InputError
+    pack, waivers = tmp_path / "certificates.yaml", tmp_path / "waivers.yaml"
+    shutil.copy(PACK, pack)
+    shutil.copy(WAIVERS, waivers)
+    settings = ScanSettings(rules=[str(pack)], waivers=str(waivers), as_of=parse_time(AS_OF),
+                            output_dir=tmp_path / "out", formats=["json"], fail_on="none")
+    scan = run_scan(SourceOptions(inventory=str(INVENTORY)), settings)
+    edited = waivers if changed == "waivers" else pack
+    edited.write_bytes(edited.read_bytes() + b"\n# edited while the scan ran\n")
+    with pytest.raises(InputError) as info:
+        evidence.write(scan.report, tmp_path / "out")
+    assert info.value.problems[0].file == str(edited)
+    assert "changed after the scan loaded it" in info.value.problems[0].message
+    assert not (tmp_path / "out" / BUNDLE).exists()
