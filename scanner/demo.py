@@ -98,7 +98,7 @@ def _simulated_key_vault(now: datetime):
 
 
 def run_demo(size: DemoSize = DemoSize(), output_dir: Path = DEMO_OUTPUT, estate_dir: Path = DEMO_ESTATE,
-             inventory_out: Path | None = DEMO_INVENTORY, now: datetime | None = None) -> ScanRun:
+             inventory_out: Path | None = None, now: datetime | None = None) -> ScanRun:
     """Build the simulated estate, scan it with the real collectors, write every output."""
     os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "0")  # before moto is imported
     from scanner.simulate.aws_landing_zone import (LandingZoneSpec, Problems, build_landing_zone, freezegun_clock,

@@ -12,8 +12,9 @@ from scanner.report.console import print_summary
 def demo(
     output_dir: Annotated[Path, typer.Option("--output-dir", help="Where the reports go.")] = Path("reports/demo"),
     accounts: Annotated[int, typer.Option("--accounts", min=2, max=200, help="Accounts in the simulated Organization.")] = 31,
-    save_inventory: Annotated[bool, typer.Option("--save-inventory/--no-save-inventory",
-                                                 help="Also save the inventory as examples/demo-inventory.json.")] = True,
+    save_inventory: Annotated[bool, typer.Option(
+        "--save-inventory", help="Also copy the inventory to examples/demo-inventory.json (checked in: "
+                                 "`make samples` builds reports/samples/ from it).")] = False,
 ):
     """Simulate an AWS Organization, a Key Vault and a certificate folder; scan them; write every report."""
     try:

@@ -55,3 +55,14 @@ def test_samples_regenerate_byte_for_byte(tmp_path, monkeypatch):
     assert mismatch == [] and errors == [], mismatch + errors
     manifest = json.loads(zipfile.ZipFile(SAMPLES / "certscan-evidence.zip").read("manifest.json"))
     assert manifest["started_at"] == manifest["as_of"]  # the pinned clock is the collection time
+
+
+def test_the_demo_command_leaves_the_saved_inventory_alone_unless_asked(tmp_path, monkeypatch):
+    """`make demo` must not rewrite a checked-in file: each run names its accounts at random."""
+    from scanner.cli import run
+    monkeypatch.chdir(tmp_path)
+    saved = tmp_path / "examples" / "demo-inventory.json"
+    assert run(["demo", "--accounts", "2", "--output-dir", "out"]) == 0
+    assert (tmp_path / "out" / "certscan-inventory.json").is_file() and not saved.exists()
+    assert run(["demo", "--accounts", "2", "--output-dir", "out", "--save-inventory"]) == 0
+    assert saved.read_bytes() == (tmp_path / "out" / "certscan-inventory.json").read_bytes()
