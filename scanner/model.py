@@ -219,6 +219,21 @@ DATETIME_FIELDS = frozenset({"not_before", "not_after"})
 FACT_FIELDS = CERTIFICATE_FIELDS | {"is_wildcard", "validity_days", "days_to_expiry", "expiry_bucket"}
 
 
+def _kind_of(annotation: str) -> str:
+    if annotation.startswith("list[ValidationRecord"):
+        return "records"
+    if annotation.startswith(("list[", "dict[")):
+        return "list" if annotation.startswith("list[") else "mapping"
+    return {"str": "text", "int": "number", "bool": "boolean", "datetime": "timestamp"}[annotation.split("|")[0].strip()]
+
+
+# What kind of value each field holds (text, number, boolean, timestamp, list of text,
+# mapping, records), so a rule comparing a field with the wrong kind of value is refused
+# when it is loaded rather than failing, or silently never matching, in a scan.
+FIELD_KINDS: dict[str, str] = {f.name: _kind_of(f.type) for f in fields(Certificate)} | {
+    "is_wildcard": "boolean", "validity_days": "number", "days_to_expiry": "number", "expiry_bucket": "text"}
+
+
 @dataclass(frozen=True)
 class CollectionError:
     """A unit (account/region, vault, file, endpoint) or part of one that could not be read."""

@@ -79,6 +79,25 @@ def test_unknown_framework(cli, write_file):
     assert_clean_error(cli("validate", "--rules", write_file("p.yaml", pack(rule))), "unknown framework 'pci-dss-9'")
 
 
+@pytest.mark.parametrize("condition, fragment", [
+    ("{field: key_size, op: contains, value: x}", "key_size holds a number: 'contains' looks inside text"),
+    ("{field: status, op: lt, value: 5}", "status holds text, so it cannot be ordered against 5"),
+    ("{field: key_size, op: ge, value: '2048'}", "key_size holds a number, so it cannot be ordered against '2048'"),
+    ("{field: in_use, op: eq, value: 'true'}", "in_use holds true or false, so 'eq' 'true' can never match"),
+    ("{field: key_algorithm, op: in, value: [RSA, 2048]}", "'in' 2048 can never match"),
+    ("{field: not_after, op: eq, value: '2026-06-01T00:00:00Z'}", "compare timestamps with lt, le, gt or ge"),
+    ("{field: tags, op: eq, value: owner}", "compare its items with 'contains' or a quantifier"),
+    ("{field: domain.x, op: eq, value: y}", "only a mapping field (tags) takes a dotted name"),
+])
+def test_a_field_compared_with_the_wrong_kind_of_value(cli, write_file, tmp_path, condition, fragment):
+    """Caught when the pack is loaded: in a scan it would raise, or silently never match."""
+    rule = GOOD_RULE.replace("assert: {field: days_to_expiry, op: gt, value: {param: days}}", f"assert: {condition}")
+    path = write_file("p.yaml", pack(rule))
+    assert_clean_error(cli("validate", "--rules", path), "rule T-001", "rules[0].assert", fragment)
+    result = cli("scan", "--inventory", LANDING_ZONE, "--rules", path, "--output-dir", tmp_path / "out")
+    assert_clean_error(result, fragment)
+
+
 def test_unknown_control_id_is_exit_2_for_scan_too(cli, write_file, tmp_path):
     rule = GOOD_RULE.replace('["4.2.1"]', '["99.9.9"]')
     result = cli("scan", "--inventory", LANDING_ZONE, "--rules", write_file("p.yaml", pack(rule)),

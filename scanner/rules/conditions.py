@@ -33,7 +33,7 @@ from functools import partial
 from itertools import compress
 from typing import Any
 
-from scanner.model import DATETIME_FIELDS, FACT_FIELDS, NaiveDatetimeError, ValidationRecord, parse_time
+from scanner.model import DATETIME_FIELDS, FACT_FIELDS, FIELD_KINDS, NaiveDatetimeError, ValidationRecord, parse_time
 from scanner.rules.facts import CAPTURES, CERT, DERIVED, capture as store_capture
 
 Outcomes = list  # one per row: True, False or a MissingValue
@@ -207,6 +207,12 @@ class ConditionCompiler:
         ok, value = self._value(cond["value"], path)
         if not ok:
             return _never
+        if top_level and "." in field and FIELD_KINDS[head] != "mapping":
+            return self.problem(f"{path}.field", f"{head} has no parts: only a mapping field (tags) takes a dotted name")
+        kind = FIELD_KINDS[head] if top_level and "." not in field else "text"
+        mismatch = _kind_mismatch(op, field, kind, value)
+        if mismatch:
+            return self.problem(f"{path}.value", mismatch)
         if fold:
             value = _fold(value)
             values: Values = lambda rows: [v.casefold() if v.__class__ is str else _fold(v)  # noqa: E731
@@ -225,8 +231,6 @@ class ConditionCompiler:
             return lambda rows: list(map(same, values(rows)))
         if op in _ORDERING:
             compare = _ORDERING[op]
-            if not isinstance(value, (int, float, str, datetime)) or isinstance(value, bool):
-                return self.problem(f"{path}.value", f"'{op}' needs a number or a string, got {value!r}")
             missing = MissingValue(field)
             return _uncertain(lambda rows: [missing if v is None else compare(v, value) for v in values(rows)])
         if op in ("in", "not_in"):
@@ -254,6 +258,49 @@ class ConditionCompiler:
 
             return lambda rows: [search(v) is not None if v.__class__ is str else matches(v) for v in raw_values(rows)]
         return self.problem(f"{path}.op", f"unknown operator {op!r}")
+
+
+_KIND_WORDS = {"text": "text", "number": "a number", "boolean": "true or false", "timestamp": "a timestamp",
+               "list": "a list of text", "mapping": "a mapping", "records": "a list of records"}
+
+
+def _fits(kind: str, value: Any) -> bool:
+    if value is None:
+        return True
+    if kind == "text":
+        return isinstance(value, str)
+    if kind == "number":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind == "boolean":
+        return isinstance(value, bool)
+    return kind == "timestamp" and isinstance(value, (str, datetime))
+
+
+def _kind_mismatch(op: str, field: str, kind: str, value: Any) -> str | None:
+    """Why comparing this field with this value cannot work, or None. Caught when the rule
+    is loaded: at scan time it would raise, or quietly never match."""
+    holds = f"{field} holds {_KIND_WORDS[kind]}"
+    if op in ("eq", "ne", "in", "not_in"):
+        if kind in ("list", "mapping", "records"):
+            return f"{holds}: compare its items with 'contains' or a quantifier (any, all, none)"
+        if op in ("in", "not_in") and not isinstance(value, list):
+            return None  # reported below: it needs a list
+        values = value if op in ("in", "not_in") else [value]
+        if kind == "timestamp" and any(v is not None for v in values):
+            return f"{holds}: compare timestamps with lt, le, gt or ge (or test exists/absent)"
+        wrong = [v for v in values if not _fits(kind, v)]
+        return f"{holds}, so '{op}' {wrong[0]!r} can never match" if wrong else None
+    if op in _ORDERING:
+        if kind not in ("number", "text", "timestamp"):
+            return f"{holds}: '{op}' orders numbers, text and timestamps"
+        return None if value is not None and _fits(kind, value) else f"{holds}, so it cannot be ordered against {value!r}"
+    if op == "contains":
+        if kind not in ("text", "list"):
+            return f"{holds}: 'contains' looks inside text or a list of text"
+        return None if isinstance(value, str) else f"'contains' looks for text in {field}, got {value!r}"
+    if op == "matches" and kind in ("mapping", "records"):
+        return f"{holds}: match its items with a quantifier (any, all, none)"
+    return None
 
 
 def _membership(values: Values, choices: list, inside: bool) -> Condition:
