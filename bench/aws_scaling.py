@@ -22,14 +22,10 @@ import argparse
 import sys
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 import boto3
-import botocore.handlers
 
-from bench.aws_support import counting_calls, latency, moto_server, moto_server_environment, reset_moto_server
-from scanner.collect import SourceOptions
-from scanner.collect.runner import collect
+from bench.aws_support import moto_server, moto_server_environment, reset_moto_server, scan_organization
 from scanner.simulate.aws_landing_zone import LandingZoneSpec, Problems, build_landing_zone
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -65,14 +61,7 @@ def slope(points: list[tuple[float, float]]) -> tuple[float, float]:
 
 
 def collect_once(accounts: int, expected: int, concurrency: int, latency_ms: int) -> Run:
-    options = SourceOptions(aws=True, all_accounts=True, management_profile="mgmt", regions=list(REGIONS),
-                            concurrency=concurrency, quiet=True)
-    with counting_calls() as counter:
-        if latency_ms:
-            botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-send", latency(latency_ms)))
-        started = time.perf_counter()
-        inventory = collect(options, datetime.now(timezone.utc))
-        elapsed = time.perf_counter() - started
+    inventory, counter, elapsed = scan_organization(list(REGIONS), concurrency, latency_ms)
     assert not inventory.errors, inventory.errors[:3]
     assert len(inventory.certificates) == expected, (len(inventory.certificates), expected)
     assert len(inventory.coverage) == accounts * (len(REGIONS) + 1)

@@ -21,7 +21,9 @@ import time
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import botocore.handlers
 
@@ -164,6 +166,22 @@ def moto_server_environment(url: str) -> Iterator[None]:
         finally:
             os.environ.clear()
             os.environ.update(saved)
+
+
+def scan_organization(regions: list[str], concurrency: int, latency_ms: int) -> tuple[Any, CallCounter, float]:
+    """Collect every account of the simulated Organization (profile mgmt) once: the inventory,
+    the API calls made, and the wall seconds; ``latency_ms`` is added before each call."""
+    from scanner.collect import SourceOptions
+    from scanner.collect.runner import collect
+    options = SourceOptions(aws=True, all_accounts=True, management_profile="mgmt", regions=list(regions),
+                            concurrency=concurrency, quiet=True)
+    with counting_calls() as counter:
+        if latency_ms:
+            botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-send", latency(latency_ms)))
+        started = time.perf_counter()
+        inventory = collect(options, datetime.now(timezone.utc))
+        elapsed = time.perf_counter() - started
+    return inventory, counter, elapsed
 
 
 def latency(ms: int):

@@ -14,14 +14,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timezone
 
 import boto3
-import botocore.handlers
 
-from bench.aws_support import counting_calls, latency, moto_server, moto_server_environment
-from scanner.collect import SourceOptions
-from scanner.collect.runner import collect
+from bench.aws_support import moto_server, moto_server_environment, scan_organization
 from scanner.simulate.aws_landing_zone import LandingZoneSpec, Problems, build_landing_zone
 
 REGIONS = ("us-east-1", "eu-west-1")
@@ -54,14 +50,7 @@ def measure(args: argparse.Namespace, aws_shaped: bool, runs: list[tuple[int, in
               f"certificate per account ({len(lz.certificates)} certificates) against {server} "
               f"(built in {built:.0f} s)", flush=True)
         for concurrency, added in runs:
-            options = SourceOptions(aws=True, all_accounts=True, management_profile="mgmt", regions=list(REGIONS),
-                                    concurrency=concurrency, quiet=True)
-            with counting_calls() as counter:
-                if added:
-                    botocore.handlers.BUILTIN_HANDLERS.insert(0, ("before-send", latency(added)))
-                started = time.perf_counter()
-                inventory = collect(options, datetime.now(timezone.utc))
-                elapsed = time.perf_counter() - started
+            inventory, counter, elapsed = scan_organization(list(REGIONS), concurrency, added)
             assert not inventory.errors, inventory.errors[:3]
             assert len(inventory.certificates) == len(lz.certificates)
             units = len(inventory.coverage)

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from scanner.model import Certificate, ValidationRecord
-from scanner.rules.conditions import ConditionCompiler, MissingValue, holds
+from scanner.rules.conditions import ConditionCompiler, MissingValue
 from scanner.rules.facts import CAPTURES, make_record
 
 AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)
@@ -20,6 +20,14 @@ CERT = Certificate(
 
 def record(cert=CERT):
     return make_record(cert, AS_OF)
+
+
+def holds(condition, rec):
+    """One record read alone: True or False, or MissingValue raised (as a rule result sees it)."""
+    outcome = condition([rec])[0]
+    if outcome is True or outcome is False:
+        return outcome
+    raise MissingValue(outcome.field)
 
 
 def compile_ok(cond, params=None):

@@ -20,7 +20,7 @@ a quantifier's items) and gives one outcome per row, in order: True, False, or a
 instead of one Python call per row, which is most of the cost of evaluating 100,000
 certificates. all/any/not keep the short-circuit meaning of the row-at-a-time reading: a part
 is evaluated only for the rows still undecided, so an unknown value behind a decided part is
-never reported. `holds` evaluates one row the row-at-a-time way.
+never reported.
 """
 
 from __future__ import annotations
@@ -58,14 +58,6 @@ class MissingValue(Exception):
     def __init__(self, field: str):
         super().__init__(field)
         self.field = field
-
-
-def holds(condition: Condition, row: Any) -> bool:
-    """One row: True or False, or MissingValue raised."""
-    outcome = condition([row])[0]
-    if outcome is True or outcome is False:
-        return outcome
-    raise MissingValue(outcome.field)
 
 
 def _decided(outcome: Any) -> bool:
