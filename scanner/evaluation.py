@@ -56,11 +56,11 @@ class Evaluation:
 def scan_id_for(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], as_of: datetime) -> str:
     """A content id: the same inventory, packs, parameters, waivers and as_of give the same id."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(inventory.to_dict(), sort_keys=True).encode())
+    digest.update(json.dumps(inventory.to_dict(), sort_keys=True).encode("utf-8", "backslashreplace"))
     for rule in rules:
-        digest.update(f"{rule.id}|{rule.pack.sha256}|{json.dumps(rule.params, sort_keys=True)}".encode())
+        digest.update(f"{rule.id}|{rule.pack.sha256}|{json.dumps(rule.params, sort_keys=True)}".encode("utf-8", "backslashreplace"))
     for w in waivers:
-        digest.update(f"{w.id}|{w.rule}|{w.resource}|{format_time(w.expires)}".encode())
+        digest.update(f"{w.id}|{w.rule}|{w.resource}|{format_time(w.expires)}".encode("utf-8", "backslashreplace"))
     digest.update(format_time(as_of).encode())
     return digest.hexdigest()[:16]
 

@@ -36,13 +36,20 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
+def utf8(text: str) -> bytes:
+    """UTF-8 that cannot fail: a lone surrogate (a name that was not UTF-8 and escaped
+    nowhere earlier) is written as a visible backslash escape instead of aborting the output."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def write_text(path: str | Path, text: str) -> Path:
-    return write_bytes(path, text.encode("utf-8"))
+    return write_bytes(path, utf8(text))
 
 
 def dumps_json(data: Any) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline. NaN and infinities
+    are refused (ValueError): strict JSON readers reject them, so none may reach an output."""
+    return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n"
 
 
 def write_json(path: str | Path, data: Any) -> Path:

@@ -28,7 +28,7 @@ def in_shard(unit_key: str, shard: tuple[int, int] | None) -> bool:
     if shard is None:
         return True
     index, count = shard
-    digest = int.from_bytes(hashlib.sha256(unit_key.encode()).digest()[:8], "big")
+    digest = int.from_bytes(hashlib.sha256(unit_key.encode("utf-8", "backslashreplace")).digest()[:8], "big")
     return digest % count == index - 1
 
 

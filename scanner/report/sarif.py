@@ -30,7 +30,7 @@ import attr
 import sarif_om as om
 
 from scanner.model import SEVERITY_RANK, Result, format_time
-from scanner.outputs import write_bytes
+from scanner.outputs import utf8, write_bytes
 from scanner.report import ScanReport
 
 SARIF_FILE = "certscan.sarif"
@@ -75,7 +75,7 @@ def to_plain(value: Any) -> Any:
 
 
 def dumps(log: dict[str, Any]) -> bytes:
-    return (json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return utf8(json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False) + "\n")
 
 
 def gzipped_size(data: bytes) -> int:
