@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from scanner.collect import UnitResult
-from scanner.collect.aws_errors import AWS_ERRORS, aws_error
+from scanner.collect.aws_errors import AWS_ERRORS, aws_error, expect, expect_items
 from scanner.model import Certificate, CollectionError, Coverage, ValidationRecord
 
 SOURCE = "aws.acm"
@@ -42,7 +42,8 @@ def list_summaries(acm: Any) -> Iterator[dict[str, Any]]:
     pages = paginator.paginate(Includes={"keyTypes": all_key_types(acm)},
                                PaginationConfig={"PageSize": PAGE_SIZE})
     for page in pages:
-        yield from page.get("CertificateSummaryList", [])
+        yield from expect_items(expect(page, "CertificateSummaryList", list, "ListCertificates"),
+                                ("CertificateArn",), "ListCertificates")
 
 
 def needs_details(summary: dict[str, Any]) -> bool:
@@ -154,7 +155,8 @@ def bulk_tags(tagging: Any, arns: set[str]) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     paginator = tagging.get_paginator("get_resources")
     for page in paginator.paginate(ResourceTypeFilters=["acm:certificate"], ResourcesPerPage=TAG_PAGE_SIZE):
-        for item in page.get("ResourceTagMappingList", []):
+        for item in expect_items(expect(page, "ResourceTagMappingList", list, "GetResources"),
+                                 ("ResourceARN",), "GetResources"):
             if item["ResourceARN"] in arns:
                 found[item["ResourceARN"]] = {t["Key"]: t.get("Value") or "" for t in item.get("Tags", [])}
     return found
@@ -179,7 +181,8 @@ def collect_region(acm: Any, tagging: Any, *, account: str, region: str, unit: s
         detail = None
         if needs_details(summary):
             try:
-                detail = acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"]
+                detail = expect(acm.describe_certificate(CertificateArn=summary["CertificateArn"]),
+                                "Certificate", dict, "DescribeCertificate")
             except AWS_ERRORS as exc:
                 failed(exc, resource=summary["CertificateArn"])
         records.append(certificate_record(summary, detail, account=account, region=region))

@@ -3,12 +3,81 @@ denied, throttled, failing or unreachable AWS call leaves in the inventory."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+from xml.etree import ElementTree
+
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+from botocore.parsers import ResponseParserError
 
 from scanner.model import CollectionError
 
+MALFORMED = "MalformedResponse"
+MAX_MESSAGE = 300  # a provider's message is quoted, never a whole HTML page
+
+
+class MalformedResponse(Exception):
+    """A successful (2xx) answer whose body is not what the operation returns: an HTML page,
+    truncated JSON, another document. For the unit it is a collection error, never "no
+    certificates"."""
+
+
 # What a caller may catch around an AWS call and turn into a CollectionError.
-AWS_ERRORS = (ClientError, BotoCoreError)
+AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError, MalformedResponse)
+
+
+def check_answer(http_response: Any = None, model: Any = None, **_: Any) -> None:
+    """botocore after-call hook: refuse a 2xx body that cannot be the operation's answer.
+    botocore itself reads an unparsable JSON body as {} (so an HTML page would be an empty
+    list) and an XML document with another root as an empty answer."""
+    if http_response is None or model is None or not 200 <= http_response.status_code < 300:
+        return
+    if model.output_shape is None or model.has_streaming_output:
+        return
+    body = http_response.content or b""
+    protocol = model.metadata.get("protocol")
+    operation = model.name
+    if protocol in ("json", "rest-json"):
+        if not body.strip() and protocol == "rest-json":
+            return
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise MalformedResponse(f"{operation}: the answer is not JSON ({_preview(body)})") from None
+        if not isinstance(document, dict):
+            raise MalformedResponse(f"{operation}: the answer is JSON but not an object ({_preview(body)})")
+    elif protocol in ("query", "ec2", "rest-xml"):
+        try:
+            root = ElementTree.fromstring(body)
+        except ElementTree.ParseError:
+            raise MalformedResponse(f"{operation}: the answer is not XML ({_preview(body)})") from None
+        tag = root.tag.rpartition("}")[2]
+        wanted = {f"{operation}Response", f"{operation}Result",
+                  model.output_shape.serialization.get("name") or model.output_shape.name}
+        if protocol != "rest-xml" and tag not in wanted:
+            raise MalformedResponse(f"{operation}: the answer is a <{tag[:40]}> document, not {operation}'s answer")
+
+
+def _preview(body: bytes) -> str:
+    text = body[:80].decode("utf-8", "replace").replace("\n", " ").strip()
+    return f"{len(body)} bytes starting {text!r}" if body else "empty body"
+
+
+def expect(answer: Any, key: str, kind: type, operation: str) -> Any:
+    """answer[key], which an answer of this operation always holds; MalformedResponse if not."""
+    value = answer.get(key) if isinstance(answer, dict) else None
+    if not isinstance(value, kind):
+        raise MalformedResponse(f"{operation}: the answer has no {key} ({kind.__name__}); the body was not "
+                                f"a {operation} answer")
+    return value
+
+
+def expect_items(items: list, keys: tuple[str, ...], operation: str) -> list:
+    """Each item of a listing is a mapping holding its identifying keys as text."""
+    for item in items:
+        if not isinstance(item, dict) or not all(isinstance(item.get(k), str) for k in keys):
+            raise MalformedResponse(f"{operation}: an item lacks {', '.join(keys)}")
+    return items
 
 
 def error_code(exc: BaseException) -> str:
@@ -21,6 +90,8 @@ def error_code(exc: BaseException) -> str:
         return str(status) if status else "ClientError"
     if isinstance(exc, NoCredentialsError):
         return "NoCredentials"
+    if isinstance(exc, (MalformedResponse, ResponseParserError)):
+        return MALFORMED
     return type(exc).__name__  # EndpointConnectionError, ReadTimeoutError, ...
 
 
@@ -34,8 +105,9 @@ def error_message(exc: BaseException) -> str:
             text = f"{operation}: {text}"
         if attempts:
             text += f" (after {attempts} retries)"
-        return text
-    return str(exc) or type(exc).__name__
+        return text[:MAX_MESSAGE]
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= MAX_MESSAGE else text[:MAX_MESSAGE] + "…"
 
 
 def aws_error(exc: BaseException, *, source: str, service: str, account: str | None = None,

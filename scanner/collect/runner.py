@@ -56,9 +56,13 @@ def _safe_collect(collector: Collector, unit: Unit) -> UnitResult:
     try:
         return collector.collect(unit)
     except Exception as exc:  # a bug or an unexpected provider answer: record it, go on
+        message = f"{type(exc).__name__}: {exc}"
         return UnitResult(errors=[CollectionError(source=collector.source, code="InternalError",
-                                                  message=f"{type(exc).__name__}: {exc}", unit=unit.key)],
-                          coverage=[Coverage(unit=unit.key, source=collector.source, complete=False)])
+                                                  message=message if len(message) <= 300 else message[:300] + "…",
+                                                  service=unit.service, account=unit.account, region=unit.region,
+                                                  unit=unit.key)],
+                          coverage=[Coverage(unit=unit.key, source=collector.source, service=unit.service,
+                                             account=unit.account, region=unit.region, complete=False)])
 
 
 def collect(options: SourceOptions, collected_at: datetime, collectors: list[Collector] | None = None) -> Inventory:
