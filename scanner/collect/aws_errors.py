@@ -26,36 +26,76 @@ class MalformedResponse(Exception):
 AWS_ERRORS = (ClientError, BotoCoreError, ResponseParserError, MalformedResponse)
 
 
-def check_answer(http_response: Any = None, model: Any = None, **_: Any) -> None:
-    """botocore after-call hook: refuse a 2xx body that cannot be the operation's answer.
-    botocore itself reads an unparsable JSON body as {} (so an HTML page would be an empty
-    list) and an XML document with another root as an empty answer."""
-    if http_response is None or model is None or not 200 <= http_response.status_code < 300:
+def check_answer(operation_model: Any = None, response_dict: Any = None, **_: Any) -> None:
+    """botocore before-parse hook: refuse a 2xx body that cannot be the operation's answer,
+    before botocore reads it. botocore itself reads an unparsable JSON body as {} (so an HTML
+    page would be an empty list), an XML document with another root as an empty answer, and
+    a value of the wrong type with an AttributeError from deep inside its parser."""
+    if operation_model is None or response_dict is None:
         return
-    if model.output_shape is None or model.has_streaming_output:
+    if not 200 <= int(response_dict.get("status_code") or 0) < 300:
         return
-    body = http_response.content or b""
-    protocol = model.metadata.get("protocol")
-    operation = model.name
+    shape = operation_model.output_shape
+    if shape is None or operation_model.has_streaming_output:
+        return
+    body = response_dict.get("body") or b""
+    protocol = operation_model.metadata.get("protocol")
+    operation = operation_model.name
     if protocol in ("json", "rest-json"):
         if not body.strip() and protocol == "rest-json":
             return
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise MalformedResponse(f"{operation}: the answer is not JSON ({_preview(body)})") from None
-        if not isinstance(document, dict):
-            raise MalformedResponse(f"{operation}: the answer is JSON but not an object ({_preview(body)})")
+        where = _json_mismatch(document, shape, operation)
+        if where:
+            raise MalformedResponse(f"{operation}: the answer does not have the operation's shape ({where})")
     elif protocol in ("query", "ec2", "rest-xml"):
         try:
             root = ElementTree.fromstring(body)
         except ElementTree.ParseError:
             raise MalformedResponse(f"{operation}: the answer is not XML ({_preview(body)})") from None
         tag = root.tag.rpartition("}")[2]
-        wanted = {f"{operation}Response", f"{operation}Result",
-                  model.output_shape.serialization.get("name") or model.output_shape.name}
-        if protocol != "rest-xml" and tag not in wanted:
+        if protocol != "rest-xml" and tag != f"{operation}Response":
             raise MalformedResponse(f"{operation}: the answer is a <{tag[:40]}> document, not {operation}'s answer")
+
+
+_JSON_KINDS = {"structure": dict, "map": dict, "list": list, "string": str, "boolean": bool,
+               "integer": int, "long": int, "float": (int, float), "double": (int, float),
+               "timestamp": (int, float, str), "blob": str}
+
+
+def _json_mismatch(value: Any, shape: Any, path: str, depth: int = 0) -> str | None:
+    """Where a JSON answer's value has another type than its shape says, or None. Walked
+    before botocore's parser, which would raise deep inside on a wrong type."""
+    if value is None:
+        return None
+    kind = _JSON_KINDS.get(shape.type_name)
+    if kind is None:
+        return None
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        return f"{path} is {type(value).__name__}, not {shape.type_name}"
+    if depth > 32:
+        return None
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            wire = member.serialization.get("name", name)
+            if wire in value:
+                found = _json_mismatch(value[wire], member, f"{path}.{wire}", depth + 1)
+                if found:
+                    return found
+    elif shape.type_name == "list":
+        for index, item in enumerate(value):
+            found = _json_mismatch(item, shape.member, f"{path}[{index}]", depth + 1)
+            if found:
+                return found
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            found = _json_mismatch(item, shape.value, f"{path}.{key}", depth + 1)
+            if found:
+                return found
+    return None
 
 
 def _preview(body: bytes) -> str:

@@ -223,7 +223,7 @@ class AwsEstate:
                 found = self._clients.get(key)
             if found is None:
                 found = session.client(service, region_name=region, config=self.config)
-                found.meta.events.register("after-call", check_answer)
+                found.meta.events.register("before-parse", check_answer)
                 with self._lock:
                     self._clients[key] = found
         return found
@@ -235,7 +235,7 @@ class AwsEstate:
         if found is None:
             with self._session_lock(self.base_session):
                 found = self.base_session.client(service, region_name=region, config=self.config)
-                found.meta.events.register("after-call", check_answer)
+                found.meta.events.register("before-parse", check_answer)
             with self._lock:
                 self._clients.setdefault(key, found)
         return found
