@@ -50,7 +50,7 @@ from cryptography import x509
 from scanner.collect import SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts, chain_entry
 from scanner.model import Certificate, ChainCertificate, CollectionError, Coverage
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 SOURCE = "tls"
 DEFAULT_PORT = 443

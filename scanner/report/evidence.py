@@ -32,10 +32,10 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scanner import signing
-from scanner import resources
+from scanner.inputs import resources
 from scanner.model import format_time
-from scanner.outputs import dumps_json, write_bytes
-from scanner.problems import InputError, Problem
+from scanner.report.atomic import dumps_json, write_bytes
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report import control_matrix, findings, junit, markdown, sarif
 from scanner.report.results_json import results_document

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 
-_REPO = Path(__file__).resolve().parent.parent
+_REPO = Path(__file__).resolve().parents[2]
 _IN_REPO = {"scanner.policies": _REPO / "policies", "scanner.schemas": _REPO / "schemas"}
 
 

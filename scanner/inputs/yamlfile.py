@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 
 class LineDict(dict):
