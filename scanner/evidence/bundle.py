@@ -31,7 +31,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from scanner import signing
+from scanner.evidence import signing
 from scanner.inputs import resources
 from scanner.model import format_time
 from scanner.report.atomic import dumps_json, write_bytes
