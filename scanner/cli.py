@@ -24,7 +24,7 @@ app = typer.Typer(
     help="Policy-as-code compliance scanner for TLS/X.509 certificates.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
 )
 app.command()(scan)
 app.command()(validate)

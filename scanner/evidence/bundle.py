@@ -65,7 +65,7 @@ def _unique(name: str, taken: set[str]) -> str:
 
 def _read_as_used(path: str | Path, option: str, expected_sha256: str | None = None) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        data = (Path(path) if isinstance(path, str) else path).read_bytes()  # a shipped pack is a Traversable
     except OSError as exc:
         raise InputError(Problem(str(path), f"{option}: cannot read it back for the evidence bundle: {exc}")) from None
     if expected_sha256 and sha256(data) != expected_sha256:
