@@ -65,6 +65,45 @@ def days_to_expiry(not_after: datetime, as_of: datetime) -> int:
     return (not_after - as_of).days  # a timedelta keeps days floored and 0 <= seconds < 86400
 
 
+def expiry_in_words(days: int | None, expired: bool) -> str:
+    """"expired 35 days ago", "expired today", "expires today", "expires in 1 day",
+    "expires in 12 days", from days_to_expiry and whether not_after <= as_of: what people
+    read in rule messages and reports (days as in days_to_expiry, so the two never disagree)."""
+    if days is None:
+        return "has no known expiry date"
+    if expired or days < 0:
+        return "expired " + ("today" if days == 0 else f"{plural(-days, 'day')} ago")
+    return "expires today" if days == 0 else f"expires in {plural(days, 'day')}"
+
+
+def days_in_words(days: int | None) -> str:
+    """A days_to_expiry value for a table cell: "35 days ago", "today", "in 12 days"."""
+    if days is None:
+        return "unknown"
+    if days < 0:
+        return f"{plural(-days, 'day')} ago"
+    return "today" if days == 0 else f"in {plural(days, 'day')}"
+
+
+def span_in_words(span: timedelta) -> str:
+    """A time span as days and hours ("189 days 11 hours", "3 hours", "under a minute"),
+    never a Python timedelta repr."""
+    seconds = abs(int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [plural(days, "day")] if days else []
+    if hours:
+        parts.append(plural(hours, "hour"))
+    if not days and minutes:
+        parts.append(plural(minutes, "minute"))
+    return " ".join(parts) or "under a minute"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def expiry_bucket(not_after: datetime, as_of: datetime) -> str:
     return bucket_for(days_to_expiry(not_after, as_of), not_after <= as_of)
 
