@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 SCHEMA_VERSION = 1
 ONE_DAY = timedelta(days=1)
 
-SOURCES = ("aws.acm", "aws.iam", "azure.keyvault", "file", "tls")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 STATUSES = ("pass", "fail", "waived", "not_applicable", "error")
