@@ -15,7 +15,6 @@ SCHEMA_VERSION = 1
 ONE_DAY = timedelta(days=1)
 ONE_SECOND = timedelta(seconds=1)
 
-SOURCES = ("aws.acm", "aws.iam", "azure.keyvault", "file", "tls")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 STATUSES = ("pass", "fail", "waived", "not_applicable", "error")
