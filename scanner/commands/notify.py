@@ -6,6 +6,7 @@ with its route and the provider's error; the other destinations were still sent)
 """
 
 # No "from __future__ import annotations": typer reads these annotations at runtime.
+import re
 from typing import Annotated, Optional
 
 import typer
@@ -62,3 +63,21 @@ def notify(
     outcome = notify_usecase.notify(report, route_table, dry_run=dry_run)
     print_outcome(outcome)
     raise typer.Exit(outcome.exit_code)
+
+
+def print_delivery(delivery: "notify_usecase.ScanDelivery") -> None:
+    """What a scan (or triage) sent after its outputs were written."""
+    if delivery.outcome is not None:
+        print_outcome(delivery.outcome, Console(stderr=True, highlight=False, soft_wrap=True))
+    if delivery.pushgateway:
+        err = Console(stderr=True, highlight=False, soft_wrap=True)
+        if delivery.push_error:
+            err.print(f"[red]not delivered:[/red] Pushgateway {esc(shown_url(delivery.pushgateway))}: "
+                      f"{esc(shown_url(delivery.push_error))}")
+        else:
+            err.print(f"pushed the metrics to {esc(shown_url(delivery.pushgateway))}")
+
+
+def shown_url(url: str) -> str:
+    """A URL fit to print: credentials in user:password@ replaced by ***."""
+    return re.sub(r"(//)[^/@\s]*@", r"\1***@", url)

@@ -287,3 +287,35 @@ def notify(report: ScanReport, routes: Routes, dry_run: bool = False,
     messages = plan(report, routes, only)
     deliveries = [] if dry_run else deliver(messages, report, routes, send)
     return NotifyOutcome(messages, deliveries, dry_run, routes)
+
+
+@dataclass
+class ScanDelivery:
+    """What a scan sent after writing its outputs: notifications and a Pushgateway push."""
+
+    outcome: NotifyOutcome | None = None
+    push_error: str | None = None
+    pushgateway: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.push_error) or (self.outcome is not None and self.outcome.exit_code != 0)
+
+
+def after_scan(report: ScanReport, routes: Routes | None, pushgateway: str | None) -> ScanDelivery:
+    """Called once the scan's outputs are written, so a delivery failure never loses them."""
+    delivery = ScanDelivery(pushgateway=pushgateway)
+    if routes is not None:
+        delivery.outcome = notify(report, routes)
+    if pushgateway:
+        from scanner.report import prometheus
+        delivery.push_error = prometheus.push(report, pushgateway)
+    return delivery
+
+
+def exit_code(gate_code: int, delivery: ScanDelivery) -> int:
+    """The gate's verdict (1 findings, 3 incomplete) wins: a failing pipeline already fails, and
+    its reason is the certificates. 4 only when the gate passed and something was not delivered."""
+    if gate_code == 0 and delivery.failed:
+        return EXIT_UNDELIVERED
+    return gate_code
