@@ -283,3 +283,25 @@ def test_bad_routes_every_problem_at_once_exit_2(tmp_path, setup):
     assert re.search(r"routes\.yaml:9: routes\[0\]\.notify\[1\]: query parameter 'apikey'", run.err), run.err
     assert re.search(r"routes\.yaml:10: routes\[0\]\.notify\[2\]: .*neither an Apprise URL", run.err), run.err
     assert re.search(r"routes\.yaml:11: routes\[0\]\.notify\[3\]: a plain e-mail address needs", run.err), run.err
+
+
+def test_owner_is_read_from_the_tag_keys_tag001_reads(tmp_path, setup):
+    """Routes match the owner named by TAG-001's configured keys first (then owner, team, contact)."""
+    inventory = write_inventory(tmp_path / "inventory.json", [
+        cert("k-1", owner=None, days=5, domain="k.example.com", tags={"Squad": "blue-squad", "owner": "someone-else"}),
+    ])
+    routes = tmp_path / "routes.yaml"
+    routes.write_text(textwrap.dedent("""\
+        apiVersion: certscan/v1
+        kind: Routes
+        routes:
+          - {name: blue, match: {owner: "blue-*"}, notify: ["json://127.0.0.1:9/blue"]}
+        default: {notify: ["json://127.0.0.1:9/default"]}
+        """))
+    out = tmp_path / "out"
+    scanned = certscan("scan", "--inventory", inventory, "--as-of", AS_OF, "--output-dir", out, "--fail-on", "none",
+                       "--param", "TAG-001.keys=[squad, owner]", cwd=tmp_path)
+    assert scanned.code == 0, scanned
+    run = certscan("notify", "--results", out / "certscan-results.json", "--routes", routes, "--dry-run", cwd=tmp_path)
+    assert "would send json://127.0.0.1:9/blue (route blue): 1 certificate(s)" in run.out, run
+    assert "/default" not in run.out

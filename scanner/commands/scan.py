@@ -24,7 +24,7 @@ WaiversOpt = Annotated[Optional[str], typer.Option("--waivers", help="Waivers YA
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuration YAML file.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as of this date or ISO 8601 timestamp with a zone (default: now).")]
 OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Where reports are written (default ./reports).")]
-FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html.")]
+FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html,prometheus.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
