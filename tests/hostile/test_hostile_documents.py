@@ -11,8 +11,8 @@ import pytest
 
 from hostile_support import MEMORY_CAP, certscan, check_outputs, make_pem
 
-from scanner.outputs import dumps_json
-from scanner.yamlfile import MAX_YAML_BYTES
+from scanner.report.atomic import dumps_json
+from scanner.inputs.yamlfile import MAX_YAML_BYTES
 
 # 541 bytes that expand to 9**9 (387 million) strings when walked.
 ALIAS_BOMB_LIST = ("[&a [lol,lol,lol,lol,lol,lol,lol,lol,lol], &b [*a,*a,*a,*a,*a,*a,*a,*a,*a], "

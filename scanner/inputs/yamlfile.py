@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import math
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 
 class LineDict(dict):
@@ -132,10 +133,10 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def _read(path: str | Path, max_bytes: int | None = None) -> tuple[str, str]:
+def _read(path: str | Path | Traversable, max_bytes: int | None = None) -> tuple[str, str]:
     name = str(path)
-    try:
-        with open(path, "rb") as handle:
+    try:  # a Traversable (a shipped file, see scanner.inputs.resources) opens itself
+        with (Path(path) if isinstance(path, str) else path).open("rb") as handle:
             data = handle.read(max_bytes + 1) if max_bytes is not None else handle.read()
         if max_bytes is not None and len(data) > max_bytes:
             raise InputError(Problem(name, f"file is larger than {max_bytes:,} bytes, the cap for this kind of "
@@ -145,7 +146,7 @@ def _read(path: str | Path, max_bytes: int | None = None) -> tuple[str, str]:
         raise InputError(Problem(name, f"cannot read file: {exc}")) from None
 
 
-def load_yaml(path: str | Path, max_bytes: int = MAX_YAML_BYTES) -> Any:
+def load_yaml(path: str | Path | Traversable, max_bytes: int = MAX_YAML_BYTES) -> Any:
     """Parse one YAML document with line information; a syntax error is an InputError."""
     name, text = _read(path, max_bytes)
     return parse_yaml(text, name)
@@ -172,7 +173,7 @@ def parse_yaml(text: str, name: str) -> Any:
         raise InputError(Problem(name, f"invalid YAML: {exc}")) from None
 
 
-def load_json(path: str | Path) -> Any:
+def load_json(path: str | Path | Traversable) -> Any:
     name, text = _read(path)
     try:
         return json.loads(text)
