@@ -58,6 +58,8 @@ class IamCollector:
         self.estate = estate
 
     def units(self) -> tuple[list[Unit], list[CollectionError]]:
+        from scanner.collect.aws_org import DEFAULT_GLOBAL_REGION
+
         found = self.estate.discover()
         return [Unit(key=f"{self.source}/{account.id}", label=f"IAM {account.id}", payload=account.id,
                      service="iam", account=account.id, region=DEFAULT_GLOBAL_REGION)
