@@ -40,7 +40,7 @@ def rules_list(rules: RulesOpt = None, config: ConfigOpt = None,
     """Every loaded rule: id, severity, resource, title."""
     loaded, _ = _load(rules, None, config)
     if json_out:
-        print(json.dumps([r.to_dict() for r in loaded], indent=2, sort_keys=True))
+        print(json.dumps([r.to_dict() for r in loaded], indent=2, sort_keys=True, allow_nan=False))
         return
     table = Table(show_edge=False)
     for col in ("id", "severity", "resource", "title", "pack"):
@@ -61,7 +61,7 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. ACM-00
         raise InputError(Problem(None, f"no loaded rule has id {rule_id!r}", rule_id=rule_id))
     data = rule.to_dict()
     if json_out:
-        print(json.dumps(data, indent=2, sort_keys=True))
+        print(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
         return
     console = Console()
     console.print(f"[bold]{rule.id}[/bold]  {rule.title}")
@@ -90,7 +90,7 @@ def controls(framework: Annotated[Optional[str], typer.Option("--framework", hel
     if framework:
         rows = [row for row in rows if row["framework"] == framework]
     if json_out:
-        print(json.dumps(rows, indent=2, sort_keys=True))
+        print(json.dumps(rows, indent=2, sort_keys=True, allow_nan=False))
         return
     table = Table(show_edge=False)
     for col in ("framework", "control", "title", "rules", "pass", "fail", "waived"):
