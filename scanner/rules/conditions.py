@@ -74,11 +74,28 @@ def _regex_options(ignore_case: bool) -> re2.Options:
     return options
 
 
-def compile_pattern(pattern: str, ignore_case: bool = False):
+def compile_pattern(pattern: str, ignore_case: bool = False) -> Callable[[str], bool]:
     """A `matches` pattern compiled with RE2, which runs in time linear in the text: a
     pattern such as ^(a+)+$ cannot hang a scan. Constructs RE2 cannot run in linear time
-    (backreferences, lookaround) are refused: re2.error with RE2's reason."""
-    return re2.compile(pattern, _regex_options(ignore_case))
+    (backreferences, lookaround) are refused: re2.error with RE2's reason. Returns whether
+    the pattern is found anywhere in a text (re.search semantics)."""
+    options = _regex_options(ignore_case)
+    options.never_capture = True  # only "found or not" is asked: no groups to keep
+    compiled = re2.compile(pattern, options)
+    engine = getattr(compiled, "_regexp", None)
+    anchor = getattr(getattr(getattr(re2, "_re2", None), "RE2", None), "Anchor", None)
+    if engine is None or anchor is None:  # another google-re2 layout: its public (slower) search
+        return lambda text: compiled.search(text.encode("utf-8", "backslashreplace").decode("utf-8")) is not None
+    # RE2's own Match on UTF-8 bytes: the public search() decodes match offsets back to str
+    # positions, which costs ten times the match. A lone surrogate (a name that was not
+    # UTF-8) is searched as its visible escape instead of failing to encode.
+    match, unanchored = engine.Match, anchor.UNANCHORED
+
+    def found(text: str) -> bool:
+        data = text.encode("utf-8", "backslashreplace")
+        return match(unanchored, data, 0, len(data))[0][0] >= 0
+
+    return found
 
 
 def regex_refusal(exc: Exception) -> str:
@@ -296,32 +313,20 @@ class ConditionCompiler:
             if not isinstance(written, str):
                 return self.problem(f"{path}.value", f"'matches' needs a regular expression string, got {written!r}")
             try:
-                pattern = compile_pattern(written, fold)
+                found = compile_pattern(written, fold)
             except re2.error as exc:
                 return self.problem(f"{path}.value", f"regular expression {written!r} does not compile with RE2 "
                                     f"(linear-time matching; no backreferences or lookaround): {regex_refusal(exc)}")
 
-            fast = pattern.search
-
-            def search(text: str) -> Any:
-                try:
-                    return fast(text)
-                except UnicodeEncodeError:  # a lone surrogate: match its visible escape instead
-                    return fast(text.encode("utf-8", "backslashreplace").decode("utf-8"))
-
-            def matches(found: Any) -> bool:
-                if found is None:
+            def matches(value: Any) -> bool:
+                if value is None:
                     return False
-                if isinstance(found, list):
-                    return any(isinstance(v, str) and search(v) for v in found)
-                return search(str(found)) is not None
+                if isinstance(value, list):
+                    return any(isinstance(v, str) and found(v) for v in value)
+                return found(str(value))
 
             def matching(rows: list) -> Outcomes:
-                found = list(raw_values(rows))
-                try:
-                    return [fast(v) is not None if v.__class__ is str else matches(v) for v in found]
-                except UnicodeEncodeError:
-                    return [search(v) is not None if v.__class__ is str else matches(v) for v in found]
+                return [found(v) if v.__class__ is str else matches(v) for v in raw_values(rows)]
 
             return matching
         return self.problem(f"{path}.op", f"unknown operator {op!r}")
