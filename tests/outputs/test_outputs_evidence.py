@@ -169,6 +169,23 @@ def test_changed_file_fails_naming_it(full_scan, tmp_path, capsys):
     assert "FAILED" in output and "results.json: sha256" in output
 
 
+def test_every_member_is_held_to_its_sha256(full_scan, tmp_path, capsys):
+    """The same size, one byte different, in each member in turn: the hash check (not the size
+    check) must name that member, whichever it is."""
+    src = full_scan.dir / BUNDLE
+    members = [name for name in entries(src) if name not in ("manifest.json", "manifest.sig")]
+    assert len(members) >= 5
+    for name in members:
+        data = entries(src)[name]
+        at = next(i for i, byte in enumerate(data) if 0x61 <= byte <= 0x79)  # a lower-case letter
+        changed = data[:at] + bytes([data[at] + 1]) + data[at + 1:]
+        code, output = verify(capsys, rewrite(src, tmp_path / f"{name.replace('/', '_')}.zip", replace={name: changed}))
+        assert code == 1, name
+        assert f"{name}: sha256" in output, (name, output)
+    code, output = verify(capsys, rewrite(src, tmp_path / "same.zip"))
+    assert code == 0 and "sha256" not in output, output
+
+
 def test_changed_byte_in_the_archive_fails(full_scan, tmp_path, capsys):
     data = bytearray((full_scan.dir / BUNDLE).read_bytes())
     with zipfile.ZipFile(full_scan.dir / BUNDLE) as archive:
