@@ -13,7 +13,8 @@ from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.evaluate.gate import FAIL_ON_CHOICES
 from scanner.usecases.scan import ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem
-from scanner.report.console import print_summary
+from scanner.report import formats as output_formats
+from scanner.report.console import print_summary, print_written
 from scanner.signing import load_private_key
 
 RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Rule pack file or folder (repeatable); 'builtin' names the shipped packs.")]
@@ -22,7 +23,7 @@ WaiversOpt = Annotated[Optional[str], typer.Option("--waivers", help="Waivers YA
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuration YAML file.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as of this date or ISO 8601 timestamp with a zone (default: now).")]
 OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Where reports are written (default ./reports).")]
-FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html.")]
+FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=f"Comma list: {','.join(output_formats.names())}.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
@@ -73,7 +74,5 @@ def scan(
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     print_summary(run.report, Console())
-    for name, paths in run.written.items():
-        for path in paths:
-            Console(stderr=True).print(f"wrote {path}", style="dim")
+    print_written([path for paths in run.written.values() for path in paths], Console(stderr=True))
     raise typer.Exit(run.gate.exit_code)

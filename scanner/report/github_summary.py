@@ -8,15 +8,13 @@ subject is outside data and must not be able to inject markdown or HTML into the
 
 from __future__ import annotations
 
-import html
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, STATUSES, Result, format_time
-from scanner.report import ScanReport
+from scanner.report import ScanReport, escape
 from scanner.report.results_json import read
 
 # GitHub caps a step summary at 1 MiB; long lists are cut well before that and point at the
@@ -25,14 +23,7 @@ MAX_CERTIFICATE_ROWS = 50
 MAX_GAP_ROWS = 50
 
 VERDICTS = {0: "✅ PASS", 1: "❌ FAIL", 3: "⚠️ INCOMPLETE"}
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def md_text(value: Any) -> str:
-    """Outside text made inert for a markdown table cell: HTML-escaped, markdown punctuation
-    backslash-escaped, one line."""
-    text = " ".join(str(value).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+md_text = escape.markdown  # outside text made inert for a markdown cell or line
 
 
 def table(headers: list[str], rows: list[list[str]], align_right: set[int] | None = None) -> list[str]:

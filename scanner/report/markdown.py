@@ -10,28 +10,22 @@ not be able to inject markdown or HTML into the report.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Iterable
 
 from scanner.model import SEVERITIES, format_time
 from scanner.report.atomic import write_text
-from scanner.report import ScanReport
+from scanner.report import ScanReport, escape
+from scanner.report.formats import OutputFormat
 from scanner.report.digest import Digest, build_digest, location_of
 
 REPORT_FILE = "certscan-report.md"
 MODES = ("executive", "technical")
 EXECUTIVE_LIMIT = 10  # rows per list in the executive mode; technical lists everything
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")  # what could start markup or HTML inside a line
-
-
 def md(value) -> str:
-    """Markdown-escaped text for a table cell or a line: no markup, no HTML, one line."""
-    if value is None:
-        return "-"
-    text = " ".join(str(value).split())
-    return _SPECIAL.sub(r"\\\1", text) if text else "-"
+    """Markdown-escaped text for a table cell or a line (scanner.report.escape); "-" for none."""
+    return escape.markdown(value) or "-"
 
 
 def table(headers: Iterable[str], rows: Iterable[Iterable]) -> list[str]:
@@ -174,3 +168,10 @@ def _waiver_note(waiver: dict | None) -> str:
 
 def write(report: ScanReport, output_dir: Path, mode: str = "executive", days: int = 30) -> list[Path]:
     return [write_text(Path(output_dir) / REPORT_FILE, render(report, mode, days))]
+
+
+FORMAT = OutputFormat(
+    "markdown", (REPORT_FILE,), order=40, human=True,
+    write=lambda report, output_dir, options: write(report, output_dir, options.mode, options.days),
+    bundle=lambda report: {REPORT_FILE: render(report, mode="technical").encode("utf-8")},
+    description="the executive or technical report in markdown")
