@@ -1,7 +1,8 @@
 """certscan report and certscan triage: options parsed here, the work in
 scanner.usecases.report and scanner.usecases.triage.
 
-Exit codes: 0 written (and sent); 2 bad input, SMTP settings or delivery failure; 3 a fresh
+Exit codes: 0 written (and sent); 2 bad input, SMTP settings or --email delivery failure; 4 some
+--notify messages could not be delivered (when nothing else failed); 3 a fresh
 scan could not see everything and --allow-partial was not given (the reports are still
 written, and say what is missing). Findings do not change the exit code here: gating is
 `scan --fail-on`'s job.
@@ -16,7 +17,9 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.scan import AllowPartialOpt, AsOfOpt, ConfigOpt, OutputDirOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.commands.notify import print_delivery
+from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, ConfigOpt, NotifyOpt, OutputDirOpt, ParamOpt, RulesOpt,
+                                   WaiversOpt)
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.inputs.problems import InputError, Problem
 from scanner.notify.mail import check_addresses, smtp_settings
@@ -26,6 +29,7 @@ from scanner.report.escape import console as c
 from scanner.report.formats import ReportOptions
 from scanner.usecases.report import report_from_results, report_from_scan
 from scanner.usecases.scan import ScanSettings
+from scanner.usecases import notify as notify_usecase
 from scanner.usecases.triage import mail_triage, run_triage
 
 ModeOpt = Annotated[str, typer.Option("--mode", help="executive (summary lists) or technical (every finding).")]
@@ -104,10 +108,13 @@ def triage(
     smtp_password: SmtpPasswordOpt = None,
     smtp_from: SmtpFromOpt = None,
     smtp_ca_file: SmtpCaOpt = None,
+    notify: NotifyOpt = None,
 ):
-    """Inventory, expiring certificates and the report in one run; --email sends the report."""
+    """Inventory, expiring certificates and the report in one run; --email sends the report,
+    --notify tells each owner about their findings."""
     options = ReportOptions(_check_mode(mode), days)
     cfg = load_config(config)
+    routes = notify_usecase.load(notify) if notify else None  # exit 2 before collecting
     out = Path(pick(output_dir, cfg, "output_dir", "reports"))
     recipients = check_addresses(list(email or []))
     # SMTP settings are checked before anything is collected: a typo is exit 2 at once.
@@ -121,4 +128,6 @@ def triage(
         mail_triage(run, mail, recipients, options)
         Console(stderr=True).print(f"sent the {mode} report to {c(', '.join(recipients))} via "
                                    f"{c(mail.host)}:{mail.port}")
-    raise typer.Exit(run.exit_code)
+    delivery = notify_usecase.after_scan(run.report, routes, None)
+    print_delivery(delivery)
+    raise typer.Exit(notify_usecase.exit_code(run.exit_code, delivery))

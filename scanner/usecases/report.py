@@ -17,7 +17,7 @@ from scanner.report import ScanReport, findings
 from scanner.report import formats as output_formats
 from scanner.report.formats import ReportOptions
 from scanner.report.results_json import read as read_results
-from scanner.usecases.scan import ScanSettings, run_scan
+from scanner.usecases.scan import ScanSettings, run_scan, sources_phrase
 
 
 @dataclass(frozen=True)
@@ -50,8 +50,7 @@ def report_from_results(results_file: str, sources: SourceOptions, output_dir: P
 
 def report_from_scan(sources: SourceOptions, settings: ScanSettings, options: ReportOptions) -> ReportRun:
     if not sources.any_source:
-        raise InputError(Problem(None, "nothing to report: give --results FILE, or SOURCES "
-                                       "(--inventory, --aws, --azure, --path, --endpoint)"))
+        raise InputError(Problem(None, f"nothing to report: give --results FILE, or SOURCES ({sources_phrase()})"))
     settings.formats = []
     report, code = fresh_scan(sources, settings)
     return ReportRun(report, write_human_reports(report, settings.output_dir, options), code)

@@ -14,7 +14,7 @@ from scanner.report import expiring as expiring_export
 from scanner.report.digest import Digest, build_digest
 from scanner.report.formats import ReportOptions
 from scanner.usecases.report import fresh_scan, write_human_reports
-from scanner.usecases.scan import ScanSettings
+from scanner.usecases.scan import ScanSettings, sources_phrase
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ def triage_subject(digest: Digest) -> str:
 
 def run_triage(sources: SourceOptions, settings: ScanSettings, options: ReportOptions) -> TriageRun:
     if not sources.any_source:
-        raise InputError(Problem(None, "nothing to triage: give SOURCES (--inventory, --aws, --azure, --path, --endpoint)"))
+        raise InputError(Problem(None, f"nothing to triage: give SOURCES ({sources_phrase()})"))
     settings.formats = ["json"]
     report, code = fresh_scan(sources, settings)
     digest = build_digest(report, options.days)

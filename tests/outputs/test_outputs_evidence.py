@@ -18,7 +18,8 @@ import pytest
 from scanner.inputs import resources
 from scanner.cli import run
 from scanner.model import parse_time
-from scanner.report import evidence, results_json
+from scanner.evidence import bundle as evidence
+from scanner.report import results_json
 from tests.outputs.outputs_support import (AS_OF, FIXTURES, INVENTORY, PACK, REPO, WAIVERS, in_repo, make_keypair,
                                            run_in_repo, scan_argv)
 

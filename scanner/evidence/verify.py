@@ -20,9 +20,9 @@ import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scanner import signing
+from scanner.evidence import signing
 from scanner.inputs.problems import InputError, Problem
-from scanner.report.evidence import MANIFEST, SIGNATURE
+from scanner.evidence.bundle import MANIFEST, SIGNATURE
 from scanner.inputs.schema_check import check
 
 MANIFEST_SCHEMA = "evidence-manifest.schema.json"
