@@ -24,7 +24,7 @@ from scanner.usecases.scan import build_report
 from scanner.report import ScanReport, formats as output_formats
 from scanner.report import sarif
 from scanner.packs.loader import load_rules
-from scanner.evaluate.waivers import load_waivers
+from scanner.packs.waivers import load_waivers
 
 REPO = Path(__file__).resolve().parents[1]
 PACK = REPO / "tests" / "fixtures" / "outputs" / "rules" / "certificates.yaml"

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from scanner import __version__
-from scanner.model import Inventory, Result
+from scanner.model import CollectionError, Coverage, CoverageGap, Inventory, Result, coverage_gaps
 
 RESULTS_FILE = "certscan-results.json"
 INVENTORY_FILE = "certscan-inventory.json"
@@ -38,6 +38,11 @@ class ScanReport:
     waivers_sha256: str | None = None  # of the waivers file as the scan read it
     sources: dict[str, Any] = field(default_factory=dict)
     sign_key: str | None = None  # path of the Ed25519 key that signs the evidence manifest (never its bytes)
+
+    def gaps(self) -> list[CoverageGap]:
+        """What this scan could not see or decide (scanner.model.coverage_gaps)."""
+        return coverage_gaps([CollectionError.from_dict(e) for e in self.errors],
+                             [Coverage.from_dict(c) for c in self.coverage], self.results)
 
     def rule(self, rule_id: str) -> dict[str, Any] | None:
         return next((r for r in self.rules if r["id"] == rule_id), None)

@@ -118,12 +118,14 @@ def print_triage(d, mode: str, console: Console) -> None:
 
 def print_collection_problems(inventory, console: Console) -> None:
     """Units that could not be read (errors first, then units incomplete without an error)."""
-    for error in sorted(inventory.errors, key=lambda e: (e.source, e.account or "", e.region or "", e.code)):
+    gaps = inventory.gaps()
+    errors = [gap.error for gap in gaps if gap.error is not None]
+    for error in sorted(errors, key=lambda e: (e.source, e.account or "", e.region or "", e.code)):
         where = " ".join(part for part in (error.source, error.account, error.region, error.service) if part)
         console.print(f"[red]not collected:[/red] {c(where)}: {c(error.code)}: {c(error.message)}", soft_wrap=True)
-    for unit in inventory.coverage:
-        if not unit.complete and not any(e.unit == unit.unit for e in inventory.errors):
-            console.print(f"[red]incomplete:[/red] {c(unit.unit)}")
+    for gap in gaps:
+        if gap.kind == "incomplete-unit":
+            console.print(f"[red]incomplete:[/red] {c(gap.unit)}")
 
 
 def rules_table(rules) -> Table:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
@@ -29,6 +30,7 @@ class ReportOptions:
 
     mode: str = "executive"
     days: int = 30
+    generated_at: datetime | None = None  # when the report is produced; None: the scan's end
 
 
 @dataclass(frozen=True)

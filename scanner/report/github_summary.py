@@ -147,10 +147,10 @@ def _failing(report: ScanReport) -> list[str]:
 
 def _coverage_gaps(report: ScanReport) -> list[str]:
     lines = ["### Coverage gaps", ""]
-    errored_units = {e.get("unit") for e in report.errors}
-    incomplete = [c for c in report.coverage if not c.get("complete", True) and c.get("unit") not in errored_units]
-    undecided = [r for r in report.results if r.status == "error"]
-    if not (report.errors or incomplete or undecided):
+    gaps = report.gaps()
+    incomplete = [gap.unit for gap in gaps if gap.kind == "incomplete-unit"]
+    undecided = [gap.result for gap in gaps if gap.kind == "undecided"]
+    if not gaps:
         return lines + [f"None: all {len(report.coverage)} unit(s) reached were read completely.", ""]
     if report.errors:
         rows = [[md_text(e.get(k) or "") for k in ("source", "account", "region", "service", "code", "message")]
@@ -165,7 +165,7 @@ def _coverage_gaps(report: ScanReport) -> list[str]:
         lines.append("")
     if incomplete:
         lines += [f"{len(incomplete)} unit(s) were only partly read:", ""]
-        lines += [f"- {md_text(c.get('unit'))}" for c in incomplete[:MAX_GAP_ROWS]]
+        lines += [f"- {md_text(unit)}" for unit in incomplete[:MAX_GAP_ROWS]]
         lines.append("")
     if undecided:
         lines += [f"{len(undecided)} rule evaluation(s) could not decide (status `error`):", ""]

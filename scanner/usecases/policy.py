@@ -6,11 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.evaluate.waivers import load_waivers
+from scanner.packs.waivers import load_waivers
 from scanner.inputs.problems import InputError, Problem
 from scanner.model import Waiver
-from scanner.packs.frameworks import Framework, load_catalogs, matrix_rows
+from scanner.packs.frameworks import Framework, load_catalogs
 from scanner.packs.loader import load_rules, parse_param_overrides
+from scanner.report.control_matrix import matrix_rows
 from scanner.report.results_json import read as read_results
 from scanner.rules.model import Rule
 
@@ -46,5 +47,5 @@ def control_matrix(rule_paths: list[str], params: list[str], framework: str | No
     if framework and framework not in catalogs:
         raise InputError(Problem("--framework", f"unknown framework {framework!r}; known: {', '.join(sorted(catalogs))}"))
     rules = load_policy(rule_paths, params)
-    rows = matrix_rows(rules, read_results(results_file).results if results_file else None, catalogs)
+    rows = matrix_rows(rules, read_results(results_file).results if results_file else None)
     return [row for row in rows if row["framework"] == framework] if framework else rows

@@ -7,7 +7,7 @@ exit code here: gating is `scan --fail-on`'s job."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scanner.collect import SourceOptions
@@ -17,6 +17,7 @@ from scanner.report import ScanReport, findings
 from scanner.report import formats as output_formats
 from scanner.report.formats import ReportOptions
 from scanner.report.results_json import read as read_results
+from scanner.usecases import clock
 from scanner.usecases.scan import ScanSettings, run_scan, sources_phrase
 
 
@@ -45,6 +46,8 @@ def report_from_results(results_file: str, sources: SourceOptions, output_dir: P
     if sources.any_source:
         raise InputError(Problem("--results", "renders a saved scan; it cannot be combined with SOURCES options"))
     report = read_results(results_file)
+    # a saved scan has no end time of this run: the report says when it was produced
+    options = replace(options, generated_at=options.generated_at or clock.now())
     return ReportRun(report, write_human_reports(report, output_dir, options), EXIT_OK)
 
 

@@ -18,7 +18,7 @@ from scanner.inputs.inventory_file import load_inventory
 from scanner.model import Inventory
 from scanner.report import ScanReport, formats as output_formats
 from scanner.packs.loader import load_rules, parse_param_overrides
-from scanner.evaluate.waivers import load_waivers, waivers_sha256
+from scanner.packs.waivers import load_waivers, waivers_sha256
 from scanner.inputs.problems import InputError
 
 

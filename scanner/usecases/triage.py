@@ -36,7 +36,7 @@ def run_triage(sources: SourceOptions, settings: ScanSettings, options: ReportOp
         raise InputError(Problem(None, f"nothing to triage: give SOURCES ({sources_phrase()})"))
     settings.formats = ["json"]
     report, code = fresh_scan(sources, settings)
-    digest = build_digest(report, options.days)
+    digest = build_digest(report, options.days, options.generated_at)
     paths = write_human_reports(report, settings.output_dir, options)
     paths += expiring_export.write(report, settings.output_dir, options.days, digest)
     return TriageRun(report, digest, paths, code)
