@@ -7,6 +7,7 @@ the clock. Times are timezone-aware UTC datetimes in memory and ISO 8601 'Z' str
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
@@ -382,6 +383,30 @@ class Coverage:
 _COVERAGE_FIELDS = frozenset(f.name for f in fields(Coverage))
 
 
+@dataclass(frozen=True)
+class CoverageGap:
+    """Something a scan could not see or decide: a collection error, a unit left incomplete
+    without one, or a rule that could not decide (a result with status error)."""
+
+    kind: str  # collection-error | incomplete-unit | undecided
+    unit: str | None = None
+    error: CollectionError | None = None
+    result: Result | None = None
+
+
+def coverage_gaps(errors: Iterable[CollectionError], coverage: Iterable[Coverage],
+                  results: Iterable[Result] = ()) -> list[CoverageGap]:
+    """Every gap, in that order: errors as given, then incomplete units that no error
+    explains, then undecided results. The gate, the reports and the console all read these."""
+    errors = list(errors)
+    explained = {error.unit for error in errors}
+    gaps = [CoverageGap("collection-error", error.unit, error=error) for error in errors]
+    gaps += [CoverageGap("incomplete-unit", unit.unit) for unit in coverage
+             if not unit.complete and unit.unit not in explained]
+    gaps += [CoverageGap("undecided", result=result) for result in results if result.status == "error"]
+    return gaps
+
+
 @dataclass
 class Inventory:
     collected_at: datetime
@@ -393,7 +418,10 @@ class Inventory:
 
     @property
     def complete(self) -> bool:
-        return not self.errors and all(unit.complete for unit in self.coverage)
+        return not coverage_gaps(self.errors, self.coverage)
+
+    def gaps(self) -> list[CoverageGap]:
+        return coverage_gaps(self.errors, self.coverage)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -9,9 +9,10 @@ from typing import Any
 
 from scanner.inputs.inventory_file import save_inventory
 from scanner.model import Result, format_time, parse_time
-from scanner.report.atomic import write_json
+from scanner.report.atomic import dumps_json, write_json
 from scanner.inputs.problems import InputError, Problem
 from scanner.report import INVENTORY_FILE, RESULTS_FILE, ScanReport
+from scanner.report.formats import OutputFormat
 from scanner.inputs.yamlfile import load_json
 
 
@@ -52,3 +53,15 @@ def read(path: str | Path) -> ScanReport:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(Problem(str(path), f"not a certscan results file: {exc}")) from None
+
+
+def bundle_entries(report: ScanReport) -> dict[str, bytes]:
+    entries = {"results.json": dumps_json(results_document(report)).encode("utf-8")}
+    if report.inventory is not None:
+        entries["inventory.json"] = dumps_json(report.inventory.to_dict()).encode("utf-8")
+    return entries
+
+
+FORMAT = OutputFormat("json", (RESULTS_FILE, INVENTORY_FILE), order=10,
+                      write=lambda report, output_dir, options: write(report, output_dir), bundle=bundle_entries,
+                      description="every result, coverage and errors; the inventory (accepted back by --inventory)")
