@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner import clock
+from scanner.timings import phase
 from scanner.collect import SourceOptions
 from scanner.collect.runner import collect
 from scanner.evaluation import Evaluation, evaluate_inventory, scan_id_for
@@ -88,12 +89,17 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
     as_of = settings.as_of or started
-    inventory = gather(sources, started)
-    evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id_for(inventory, rules, waivers, as_of))
-    gate = decide(evaluation, settings.fail_on, settings.allow_partial)
-    report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
-                          finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
-                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
+    with phase("load inventory" if sources.inventory else "collect"):
+        inventory = gather(sources, started)
+    with phase("scan id"):
+        scan_id = scan_id_for(inventory, rules, waivers, as_of)
+    with phase("evaluate"):
+        evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id)
+    with phase("gate and report model"):
+        gate = decide(evaluation, settings.fail_on, settings.allow_partial)
+        report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
+                              finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
+                              sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = write_reports(report, formats, settings.output_dir)

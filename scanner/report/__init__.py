@@ -13,6 +13,7 @@ from typing import Any
 
 from scanner import __version__
 from scanner.model import Inventory, Result
+from scanner.timings import phase
 
 RESULTS_FILE = "certscan-results.json"
 INVENTORY_FILE = "certscan-inventory.json"
@@ -65,6 +66,7 @@ def write_reports(report: ScanReport, formats: list[str], output_dir: Path) -> d
     written: dict[str, list[Path]] = {}
     for name in FORMAT_ORDER:
         if name in formats and name in FORMATS:
-            module = importlib.import_module(FORMATS[name])
-            written[name] = module.write(report, output_dir)
+            with phase(f"write {name}"):
+                module = importlib.import_module(FORMATS[name])
+                written[name] = module.write(report, output_dir)
     return written

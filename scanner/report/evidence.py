@@ -34,7 +34,8 @@ from typing import Any
 from scanner import signing
 from scanner import resources
 from scanner.model import format_time
-from scanner.outputs import dumps_json, write_bytes
+from scanner.inventory import inventory_bytes
+from scanner.outputs import dumps_json_bytes, write_bytes
 from scanner.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report import control_matrix, findings, junit, markdown, sarif
@@ -131,8 +132,8 @@ def bundle_files(report: ScanReport) -> tuple[dict[str, bytes], dict[str, Any]]:
         files[name] = _read_as_used(report.waivers_file, "--waivers", report.waivers_sha256)
         waivers = {"file": name, "path": report.waivers_file, "sha256": sha256(files[name])}
     if report.inventory is not None:
-        files["inventory.json"] = dumps_json(report.inventory.to_dict()).encode("utf-8")
-    files["results.json"] = dumps_json(results_document(report)).encode("utf-8")
+        files["inventory.json"] = inventory_bytes(report.inventory)
+    files["results.json"] = dumps_json_bytes(results_document(report))
     files["controls.csv"] = control_matrix.render_csv(report).encode("utf-8")
     files["certscan.sarif"] = sarif.dumps(sarif.build(report, include_suppressed=True, enforce_limits=False))
     files["certscan-junit.xml"] = junit.render(report)
@@ -188,7 +189,7 @@ def build(report: ScanReport) -> bytes:
     key = signing.load_private_key(report.sign_key) if report.sign_key else None
     files, fields = bundle_files(report)
     manifest = build_manifest(report, files, fields, key.public_key() if key else None)
-    manifest_bytes = dumps_json(manifest).encode("utf-8")
+    manifest_bytes = dumps_json_bytes(manifest)
     if PRIVATE_KEY_PEM.search(manifest_bytes):
         raise InputError(Problem(MANIFEST, "would hold a PEM private key block; refusing to write the bundle"))
     entries = dict(files)

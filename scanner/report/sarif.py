@@ -20,7 +20,6 @@ Serialised deterministically: sorted keys, None dropped, results in (rule, resou
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import sys
 from pathlib import Path
@@ -30,7 +29,7 @@ import attr
 import sarif_om as om
 
 from scanner.model import SEVERITY_RANK, Result, format_time
-from scanner.outputs import write_bytes
+from scanner.outputs import dumps_json_bytes, write_bytes
 from scanner.report import ScanReport
 
 SARIF_FILE = "certscan.sarif"
@@ -75,7 +74,7 @@ def to_plain(value: Any) -> Any:
 
 
 def dumps(log: dict[str, Any]) -> bytes:
-    return (json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return dumps_json_bytes(log)
 
 
 def gzipped_size(data: bytes) -> int:
