@@ -8,8 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from scanner.model import (SCHEMA_VERSION, Certificate, CollectionError, Coverage, Inventory, NaiveDatetimeError,
-                           format_time, parse_time)
+from scanner.model import (Certificate, CollectionError, Coverage, Inventory, NaiveDatetimeError, format_time,
+                           parse_time)
 from scanner.model import _cert_key, _error_key  # the saved inventory's order
 from scanner.outputs import JsonArray, dumps_json_bytes, write_json
 from scanner.problems import InputError, Problem, json_path
@@ -87,15 +87,9 @@ def _check_unique_ids(name: str, certificates: list[dict]) -> None:
 def inventory_document(inventory: Inventory) -> dict[str, Any]:
     """Inventory.to_dict(), with the certificates serialized a chunk at a time as written."""
     certificates = sorted(inventory.certificates, key=_cert_key)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "collected_at": format_time(inventory.collected_at),
-        "metadata": inventory.metadata,
-        "certificates": JsonArray([c.to_dict() for c in certificates[i:i + CHUNK]]
-                                  for i in range(0, len(certificates), CHUNK)),
-        "errors": [e.to_dict() for e in sorted(inventory.errors, key=_error_key)],
-        "coverage": [c.to_dict() for c in sorted(inventory.coverage, key=lambda c: c.unit)],
-    }
+    return {**inventory.to_dict(certificates=False),
+            "certificates": JsonArray([c.to_dict() for c in certificates[i:i + CHUNK]]
+                                      for i in range(0, len(certificates), CHUNK))}
 
 
 def save_inventory(inventory: Inventory, path: str | Path) -> None:

@@ -7,6 +7,7 @@ the clock. Times are timezone-aware UTC datetimes in memory and ISO 8601 'Z' str
 from __future__ import annotations
 
 import hashlib
+import operator
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
@@ -32,6 +33,10 @@ def parse_time(value: str | datetime) -> datetime:
         moment = value
     else:
         text = str(value).strip()
+        if len(text) == 20 and text[19] == "Z":  # the saved form, YYYY-MM-DDTHH:MM:SSZ: already UTC
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is timezone.utc:
+                return moment
         if len(text) == 10:  # a plain date: YYYY-MM-DD means midnight UTC
             moment = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
         else:
@@ -94,7 +99,11 @@ class ValidationRecord:
     detail: str | None = None  # why the status is what it is (zone, resolver answer)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(zip(_RECORD_FIELDS, _get_record_fields(self)))
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(ValidationRecord))
+_get_record_fields = operator.attrgetter(*_RECORD_FIELDS)
 
 
 @dataclass(slots=True)
@@ -174,21 +183,24 @@ class Certificate:
         return (self.not_after - self.not_before).days
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form stored in a saved inventory (facts only, sorted lists kept as given)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, datetime):
-                value = format_time(value)
-            elif f.name == "validation":
-                value = [record.to_dict() for record in value]
-            elif isinstance(value, list):
-                value = list(value)
-            elif isinstance(value, dict):
-                value = dict(sorted(value.items()))
-            out[f.name] = value
+        """The JSON form stored in a saved inventory (facts only, sorted lists kept as given).
+
+        Written for every certificate at every save and scan id: one C-level attrgetter for
+        the plain fields, then the few that need converting."""
+        out = dict(zip(_FIELD_NAMES, _get_fields(self)))
+        not_before, not_after = self.not_before, self.not_after
+        if not_before is not None:
+            out["not_before"] = format_time(not_before)
+        if not_after is not None:
+            out["not_after"] = format_time(not_after)
+        out["sans"] = list(self.sans)
+        out["in_use_by"] = list(self.in_use_by)
+        out["validation"] = [record.to_dict() for record in self.validation]
+        tags = self.tags
+        out["tags"] = dict(sorted(tags.items())) if tags else {}
         out["is_wildcard"] = self.is_wildcard
-        out["validity_days"] = self.validity_days
+        out["validity_days"] = (not_after - not_before).days if not_before is not None and not_after is not None \
+            else None
         return out
 
     @classmethod
@@ -214,6 +226,8 @@ class Certificate:
 
 
 CERTIFICATE_FIELDS = frozenset(f.name for f in fields(Certificate))
+_FIELD_NAMES = tuple(f.name for f in fields(Certificate))
+_get_fields = operator.attrgetter(*_FIELD_NAMES)
 DATETIME_FIELDS = frozenset({"not_before", "not_after"})
 # Names a rule may use: stored fields plus derived ones.
 FACT_FIELDS = CERTIFICATE_FIELDS | {"is_wildcard", "validity_days", "days_to_expiry", "expiry_bucket"}
@@ -296,12 +310,13 @@ class Inventory:
     def complete(self) -> bool:
         return not self.errors and all(unit.complete for unit in self.coverage)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, certificates: bool = True) -> dict[str, Any]:
+        """The saved form; without ``certificates``, the rest (for writers that stream them)."""
         return {
             "schema_version": SCHEMA_VERSION,
             "collected_at": format_time(self.collected_at),
             "metadata": self.metadata,
-            "certificates": [c.to_dict() for c in sorted(self.certificates, key=_cert_key)],
+            **({"certificates": [c.to_dict() for c in sorted(self.certificates, key=_cert_key)]} if certificates else {}),
             "errors": [e.to_dict() for e in sorted(self.errors, key=_error_key)],
             "coverage": [c.to_dict() for c in sorted(self.coverage, key=lambda c: c.unit)],
         }

@@ -72,7 +72,7 @@ def build_report(evaluation: Evaluation, gate: GateDecision, **run: Any) -> Scan
                 "sha256": p.sha256, "builtin": p.builtin} for p in evaluation.packs],
         results=evaluation.results,
         coverage=[c.to_dict() for c in sorted(inventory.coverage, key=lambda c: c.unit)],
-        errors=inventory.to_dict()["errors"],
+        errors=inventory.to_dict(certificates=False)["errors"],
         waivers=[w.to_dict() for w in evaluation.waivers],
         gate={"exit_code": gate.exit_code, "fail_on": gate.fail_on, "findings": gate.findings,
               "incomplete": gate.incomplete},

@@ -120,16 +120,24 @@ def _marking_keys(pairs: list[tuple[str, Any]]) -> dict:
     return out
 
 
-def _duplicate_path(text: str) -> tuple[list, str]:
-    """Where the first object with a repeated key is (only called once one was found)."""
-    stack: list[tuple[list, Any]] = [([], json.loads(text, object_pairs_hook=_marking_keys))]
+def _first_path(document: Any, found) -> list | None:
+    """The JSON path of the first node (depth first, in document order) where found(node) holds."""
+    stack: list[tuple[list, Any]] = [([], document)]
     while stack:
         path, node = stack.pop()
-        if isinstance(node, _Marked) and node.duplicate is not None:
-            return path, node.duplicate
+        if found(node):
+            return path
         children = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
         stack.extend((path + [key], child) for key, child in reversed(list(children)))
-    return [], "?"
+    return None
+
+
+def _has_surrogate(node: Any) -> bool:
+    texts = [node] if isinstance(node, str) else list(node) if isinstance(node, dict) else []
+    return any(_LONE_SURROGATE.search(text) for text in texts)
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _refuse_constant(name: str) -> Any:
@@ -167,26 +175,31 @@ def load_json(path: str | Path, max_bytes: int | None = None) -> Any:
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
         raise InputError(Problem(name, f"invalid JSON: not UTF-8 at byte {exc.start}", line=line)) from None
-    if _SURROGATE_ESCAPE.search(raw):
-        try:
-            orjson.loads(raw)  # pairs are fine; orjson refuses a lone half and says where
-        except orjson.JSONDecodeError as exc:
-            if "surrogate" in str(exc):
-                raise InputError(Problem(name, f"invalid JSON: a lone surrogate escape (\\ud800-\\udfff) in a string, "
-                                               f"which no output can carry (line {exc.lineno} column {exc.colno})",
-                                         line=exc.lineno)) from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
+        document = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise InputError(Problem(name, f"invalid JSON: {exc.msg}", line=exc.lineno)) from None
-    except _DuplicateKey:
-        where, key = _duplicate_path(text)
-        raise InputError(Problem(name, f"invalid JSON: key {visible_key(key)} appears more than once in one object",
+    except _DuplicateKey as exc:
+        marked = json.loads(text, object_pairs_hook=_marking_keys)
+        where = _first_path(marked, lambda node: isinstance(node, _Marked) and node.duplicate is not None) or []
+        raise InputError(Problem(name, f"invalid JSON: key {visible_key(exc.key)} appears more than once in one object",
                                  path=json_path(where))) from None
     except RecursionError:
         raise InputError(Problem(name, "invalid JSON: nested too deeply for the parser")) from None
     except ValueError as exc:  # NaN, Infinity, -Infinity
         raise InputError(_position_of_error(name, raw, f"{exc} is not a JSON number")) from None
+    # The standard library reads an escaped lone surrogate (\\ud800) into a string that no
+    # UTF-8 output can encode; orjson refuses it and says where. Only files with such an
+    # escape pay for the second look.
+    if _SURROGATE_ESCAPE.search(raw):
+        try:
+            orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            where = _first_path(document, _has_surrogate)
+            raise InputError(Problem(name, f"invalid JSON: a lone surrogate escape (\\ud800-\\udfff) in a string, "
+                                           f"which no output can carry (line {exc.lineno} column {exc.colno})",
+                                     line=exc.lineno, path=json_path(where) if where is not None else None)) from None
+    return document
 
 
 def visible_key(key: str) -> str:
