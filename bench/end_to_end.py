@@ -52,7 +52,7 @@ def inventory_file(work: Path, count: int) -> Path:
     path = work / f"inventory-{count}.json"
     if not path.exists():
         from bench.outputs import synthetic_inventory
-        from scanner.inventory import save_inventory
+        from scanner.inputs.inventory_file import save_inventory
         print(f"  saving a {count:,}-certificate inventory to {path} ...", flush=True)
         save_inventory(synthetic_inventory(count), path)
     return path

@@ -15,13 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scanner.inventory import save_inventory
+from scanner.inputs.inventory_file import save_inventory
+from scanner.inputs.problems import InputError, Problem
+from scanner.inputs.yamlfile import load_json
 from scanner.model import Result, format_time, parse_time, result_fingerprint
-from scanner.outputs import JsonArray, JsonObject, write_json
-from scanner.problems import InputError, Problem
 from scanner.report import INVENTORY_FILE, RESULTS_FILE, ScanReport
+from scanner.report.atomic import JsonArray, JsonObject, write_json
 from scanner.timings import phase
-from scanner.yamlfile import load_json
 
 SCHEMA_VERSION = 2
 CHUNK = 5_000  # results serialized at a time: the dicts of one chunk exist at once, never all
@@ -81,7 +81,7 @@ def _resource_chunks(contexts: dict[str, dict]) -> Iterator[dict[str, dict]]:
 
 def results_document(report: ScanReport) -> dict[str, Any]:
     """The results file as a document to write (its results and resources are streamed:
-    write it with scanner.outputs, once)."""
+    write it with scanner.report.atomic, once)."""
     results = report.results
     known = {rule["id"] for rule in report.rules}
     usual = {rule_id: text for rule_id, text in _usual_messages(results).items() if rule_id in known}
@@ -91,10 +91,15 @@ def results_document(report: ScanReport) -> dict[str, Any]:
     for rule in report.rules:
         controls[rule["id"]] = _rule_controls(rule)
         rules.append({**rule, "pass_message": usual[rule["id"]]} if rule["id"] in usual else rule)
-    # A result's controls object is its rule's, shared: compare by identity first (see _rows).
+    # A result's controls object is its rule's, shared by all its results: keep that object,
+    # so _rows compares by identity (one equality test per rule, not per result).
+    pending = set(controls)
     for result in results:
-        if result.rule_id in controls and result.controls == controls[result.rule_id]:
+        if result.rule_id in pending and result.controls == controls[result.rule_id]:
             controls[result.rule_id] = result.controls
+            pending.discard(result.rule_id)
+            if not pending:
+                break
     return {
         "schema_version": SCHEMA_VERSION,
         "scan_id": report.scan_id,

@@ -10,9 +10,9 @@ import json
 import orjson
 import pytest
 
-from scanner import outputs
-from scanner.outputs import JsonArray, JsonObject
-from scanner.problems import InputError
+from scanner.report import atomic as outputs
+from scanner.report.atomic import JsonArray, JsonObject
+from scanner.inputs.problems import InputError
 from scanner.report import results_json
 from tests.outputs.outputs_support import REPO
 

@@ -11,11 +11,11 @@ from typing import Any
 from scanner.model import (Certificate, CollectionError, Coverage, Inventory, NaiveDatetimeError, format_time,
                            parse_time)
 from scanner.model import _cert_key, _error_key  # the saved inventory's order
-from scanner.outputs import JsonArray, dumps_json_bytes, write_json
-from scanner.problems import InputError, Problem, json_path
-from scanner.schema_check import check, is_valid
+from scanner.inputs.problems import InputError, Problem, json_path
+from scanner.inputs.schema_check import check, is_valid
+from scanner.inputs.yamlfile import load_json, visible_key
+from scanner.report.atomic import JsonArray, dumps_json_bytes, write_json
 from scanner.timings import phase
-from scanner.yamlfile import load_json, visible_key
 
 
 # Generous: a 1,000,000-certificate inventory is about 1.5 GB. Past this, a file is refused

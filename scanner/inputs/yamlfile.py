@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import os
 import re
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import orjson
 import yaml
 
-from scanner.problems import InputError, Problem, json_path
+from scanner.inputs.problems import InputError, Problem, json_path
 
 
 class LineDict(dict):
@@ -65,15 +66,15 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def _read(path: str | Path) -> tuple[str, str]:
+def _read(path: str | Path | Traversable) -> tuple[str, str]:
     name = str(path)
-    try:
-        return name, Path(path).read_text(encoding="utf-8")
+    try:  # a Traversable (a shipped file, see scanner.inputs.resources) reads itself
+        return name, (Path(path) if isinstance(path, str) else path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(Problem(name, f"cannot read file: {exc}")) from None
 
 
-def load_yaml(path: str | Path) -> Any:
+def load_yaml(path: str | Path | Traversable) -> Any:
     """Parse one YAML document with line information; a syntax error is an InputError."""
     name, text = _read(path)
     try:
@@ -153,7 +154,7 @@ def _position_of_error(name: str, raw: bytes, what: str) -> Problem:
     return Problem(name, f"invalid JSON: {what}")
 
 
-def load_json(path: str | Path, max_bytes: int | None = None) -> Any:
+def load_json(path: str | Path | Traversable, max_bytes: int | None = None) -> Any:
     """Parse strict JSON: a repeated key in an object, NaN, Infinity, a lone surrogate
     (\\ud800, which no UTF-8 output can carry) and nesting past the parser's limit are
     refused with where they are, never read as "the last one wins" or a crash later.
@@ -163,12 +164,15 @@ def load_json(path: str | Path, max_bytes: int | None = None) -> Any:
     the last of repeated keys without a word."""
     name = str(path)
     try:
-        with open(path, "rb") as handle:
-            if max_bytes is not None:
-                size = os.fstat(handle.fileno()).st_size
-                if size > max_bytes:
-                    raise InputError(Problem(name, f"is {size:,} bytes, more than the {max_bytes:,} allowed"))
-            raw = handle.read()
+        if not isinstance(path, (str, Path)):  # a Traversable (a shipped file) reads itself
+            raw = path.read_bytes()
+        else:
+            with open(path, "rb") as handle:
+                if max_bytes is not None:
+                    size = os.fstat(handle.fileno()).st_size
+                    if size > max_bytes:
+                        raise InputError(Problem(name, f"is {size:,} bytes, more than the {max_bytes:,} allowed"))
+                raw = handle.read()
         text = raw.decode("utf-8")
     except OSError as exc:
         raise InputError(Problem(name, f"cannot read file: {exc.strerror or exc}")) from None
