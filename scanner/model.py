@@ -290,13 +290,18 @@ class Certificate:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Certificate:
-        known = CERTIFICATE_FIELDS
-        kwargs = {key: value for key, value in data.items() if key in known}
+        # Made for every certificate of a loaded inventory: set operations and one dict copy
+        # in C rather than a Python-level filter over ~50 keys.
+        kwargs = dict(data)
+        for key in data.keys() - CERTIFICATE_FIELDS:  # derived fields a saved inventory repeats
+            del kwargs[key]
         for key in DATETIME_FIELDS:
-            if kwargs.get(key) is not None:
-                kwargs[key] = parse_time(kwargs[key])
-        kwargs["validation"] = [ValidationRecord(**record) for record in data.get("validation") or []]
-        kwargs["chain"] = [ChainCertificate.from_dict(entry) for entry in data.get("chain") or []]
+            value = kwargs.get(key)
+            if value is not None:
+                kwargs[key] = parse_time(value)
+        validation, chain = data.get("validation"), data.get("chain")
+        kwargs["validation"] = [ValidationRecord(**record) for record in validation] if validation else []
+        kwargs["chain"] = [ChainCertificate.from_dict(entry) for entry in chain] if chain else []
         kwargs["sans"] = list(data.get("sans") or [])
         kwargs["in_use_by"] = list(data.get("in_use_by") or [])
         kwargs["tags"] = dict(data.get("tags") or {})

@@ -52,19 +52,42 @@ _ALWAYS_WRITTEN = frozenset({"level", "kind"})
 
 # --- serialisation -----------------------------------------------------------------------
 
+_NO_DEFAULT = object()
+_PLANS: dict[type, tuple | None] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plan(cls: type) -> tuple | None:
+    """Per sarif-om class, once: (attribute, SARIF property name, default to leave out)."""
+    if cls not in _PLANS:
+        plan = None
+        if attr.has(cls):
+            entries = []
+            for f in attr.fields(cls):
+                default = f.default.factory() if isinstance(f.default, attr.Factory) else f.default
+                if f.name in _ALWAYS_WRITTEN or default is attr.NOTHING:
+                    default = _NO_DEFAULT
+                entries.append((f.name, f.metadata["schema_property_name"], default))
+            plan = tuple(entries)
+        _PLANS[cls] = plan
+    return _PLANS[cls]
+
+
 def to_plain(value: Any) -> Any:
     """sarif-om objects -> plain JSON data: schema property names, None and unset
-    sentinels (index -1 and the like) dropped."""
-    if attr.has(type(value)):
+    sentinels (index -1 and the like) dropped. Each class's fields are looked up once
+    (attr.fields per object was most of writing a large SARIF)."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    plan = _plan(cls)
+    if plan is not None:
         out = {}
-        for f in attr.fields(type(value)):
-            item = getattr(value, f.name)
-            if item is None:
+        for name, prop, default in plan:
+            item = getattr(value, name)
+            if item is None or (default is not _NO_DEFAULT and item == default):
                 continue
-            default = f.default.factory() if isinstance(f.default, attr.Factory) else f.default
-            if f.name not in _ALWAYS_WRITTEN and default is not attr.NOTHING and item == default:
-                continue
-            out[f.metadata["schema_property_name"]] = to_plain(item)
+            out[prop] = to_plain(item)
         return out
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items() if v is not None}
