@@ -35,8 +35,8 @@ from scanner.evidence import signing
 from scanner.inputs import resources
 from scanner.collect import registry
 from scanner.model import format_time
-from scanner.report.atomic import dumps_json, write_bytes
 from scanner.inputs.problems import InputError, Problem
+from scanner.report.atomic import dumps_json_bytes, write_bytes
 from scanner.report import ScanReport
 from scanner.report.formats import OutputFormat
 from scanner.report import control_matrix, formats
@@ -176,7 +176,7 @@ def build(report: ScanReport) -> bytes:
     key = signing.load_private_key(report.sign_key) if report.sign_key else None
     files, fields = bundle_files(report)
     manifest = build_manifest(report, files, fields, key.public_key() if key else None)
-    manifest_bytes = dumps_json(manifest).encode("utf-8")
+    manifest_bytes = dumps_json_bytes(manifest)
     if PRIVATE_KEY_PEM.search(manifest_bytes):
         raise InputError(Problem(MANIFEST, "would hold a PEM private key block; refusing to write the bundle"))
     entries = dict(files)
