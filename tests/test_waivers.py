@@ -4,6 +4,7 @@ non-matching ones change nothing."""
 import json
 
 from tests.conftest import LANDING_ZONE
+from tests.results_support import load_results
 
 WILDCARD_ARN = "arn:aws:acm:eu-west-1:222222222222:certificate/00000000-0000-4000-8000-000000000004"
 
@@ -20,7 +21,7 @@ def waivers_file(write_file, *entries):
 def scan(cli, tmp_path, waivers, fail_on="none"):
     result = cli("scan", "--inventory", LANDING_ZONE, "--as-of", "2026-06-01T00:00:00Z", "--waivers", waivers,
                  "--fail-on", fail_on, "--output-dir", tmp_path / "out")
-    return result, json.loads((tmp_path / "out" / "certscan-results.json").read_text())
+    return result, load_results(tmp_path / "out" / "certscan-results.json")
 
 
 def find(data, rule_id, resource_id):

@@ -53,6 +53,8 @@ def collect(options: SourceOptions, collected_at: datetime, collectors: list[Col
     progress = None
     if show:
         from rich.progress import Progress
+
+        from scanner.report.escape import console as console_text
         progress = Progress(transient=True, console=_stderr_console())
         progress.start()
         task = progress.add_task("collecting", total=len(work))
@@ -65,7 +67,8 @@ def collect(options: SourceOptions, collected_at: datetime, collectors: list[Col
                 inventory.errors.extend(part.errors)
                 inventory.coverage.extend(part.coverage)
                 if progress is not None:
-                    progress.update(task, advance=1, description=futures[future].label)
+                    # a unit's label names a file, endpoint or vault: outside text
+                    progress.update(task, advance=1, description=console_text(futures[future].label))
         for collector in collectors:
             finish = getattr(collector, "finish", None)
             if finish is not None:

@@ -22,6 +22,7 @@ from scanner.evidence import bundle as evidence
 from scanner.report import results_json
 from tests.outputs.outputs_support import (AS_OF, INVENTORY, PACK, WAIVERS, in_repo, make_keypair,
                                            run_in_repo, scan_argv)
+from tests.results_support import load_results
 
 BUNDLE = "certscan-evidence.zip"
 
@@ -328,12 +329,12 @@ def test_a_bundle_replays_to_the_same_results(tmp_path):
     replayed = tmp_path / "replayed"
     with contextlib.chdir(extracted):
         run(replay[1:] + ["--output-dir", str(replayed), "--allow-partial"])
-    original = json.loads((out / "certscan-results.json").read_text())
-    again = json.loads((replayed / "certscan-results.json").read_text())
+    original = load_results(out / "certscan-results.json")
+    again = load_results(replayed / "certscan-results.json")
     assert again["results"] == original["results"]
     assert again["scan_id"] == original["scan_id"]
     assert json.dumps(again["results"], sort_keys=True) == json.dumps(
-        json.loads((extracted / "results.json").read_text())["results"], sort_keys=True)
+        load_results(extracted / "results.json")["results"], sort_keys=True)
 
 
 def test_bundle_copied_elsewhere_still_verifies(full_scan, tmp_path, capsys):
