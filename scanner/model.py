@@ -44,7 +44,10 @@ def parse_time(value: str | datetime) -> datetime:
             moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise NaiveDatetimeError(f"timestamp {value!s} has no time zone (add 'Z' or an offset)")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+        raise ValueError(f"timestamp {str(value)[:40]} is outside the years 1 to 9999 in UTC") from None
 
 
 _TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
@@ -527,4 +530,4 @@ class Result(NamedTuple):
 
 def result_fingerprint(rule_id: str, resource_id: str) -> str:
     """Stable across runs for the same rule and resource: SARIF partialFingerprints, baselines."""
-    return hashlib.sha256(f"{rule_id}\x00{resource_id}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{rule_id}\x00{resource_id}".encode("utf-8", "backslashreplace")).hexdigest()[:32]
