@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify_support import (AS_OF, REPO, Mailbox, Webhooks, cert, certscan, free_port, resources_in,
-                                  serve_webhooks, write_inventory)
+from tests.notify_support import (AS_OF, Webhooks, bodies_to, cert, certscan, resources_in, serve_webhooks,
+                                  write_inventory)
+from tests.outputs.test_outputs_triage import Mailbox, free_port
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 pytest.importorskip("apprise")
@@ -48,14 +49,9 @@ WAIVERS = """\
 apiVersion: certscan/v1
 kind: Waivers
 waivers:
-  - id: W-1
-    rule: WILDCARD-001
-    resource: "*:certificate/pay-2"
-    justification: Checkout wildcard approved until the split, SEC-1
-    approved_by: ciso@example.com
-    expires: 2026-12-31
+  - {id: W-1, rule: WILDCARD-001, resource: "*:certificate/pay-2", approved_by: ciso@example.com,
+     justification: "Checkout wildcard approved until the split, SEC-1", expires: 2026-12-31}
 """
-
 
 def routes_text(hooks: Webhooks, smtp_port: int) -> str:
     return textwrap.dedent(f"""\
@@ -140,7 +136,7 @@ def test_each_recipient_gets_exactly_its_certificates_once(setup, sent):
         assert len(messages) == 1, (path, messages)
         listed = resources_in(messages[0])
         assert sorted(listed) == sorted(resources), (path, messages[0])  # each once, nobody else's
-    mail = setup.mailbox.bodies_to("secops@example.com")
+    mail = bodies_to(setup.mailbox, "secops@example.com")
     assert len(mail) == 1
     assert resources_in(mail[0]) == [rid("orphan-1")]
     assert setup.mailbox.envelopes[0][0] == "certscan@example.com"

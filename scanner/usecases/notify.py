@@ -218,7 +218,8 @@ Sender = Callable[[str, str, str], tuple[bool, str | None]]
 
 def apprise_sender(url: str, title_text: str, body: str) -> tuple[bool, str | None]:
     """Send one message with Apprise; (ok, the provider's error as Apprise logged it)."""
-    import apprise
+    from scanner.routes import apprise_module
+    apprise = apprise_module()
 
     logger = logging.getLogger("apprise")
     records: list[str] = []
