@@ -186,6 +186,7 @@ def test_refusing_destination_is_reported_others_delivered_exit_4(setup, sent):
     assert "route web-wildcards" in failures[0] and "/refuse?-token=***" in failures[0]
     assert "500" in failures[0]  # the provider's answer
     assert "5 of 6 message(s) delivered" in sent.err
+    assert "sent to json://" in sent.out and "/refuse" not in sent.out  # stdout lists what was delivered
 
 
 def test_tokens_never_printed_or_written(setup, sent):
@@ -208,9 +209,10 @@ def test_dry_run_sends_nothing_and_says_who_gets_what(setup, sent, tmp_path):
                    cwd=setup.folder, columns=80)
     assert run.code == 0, run
     assert (len(setup.hooks.received), len(setup.mailbox.messages)) == before
-    assert "would send json://127.0.0.1:" in run.out and "/payments?-token=*** (route payments): 3 certificate(s)" in run.out
+    assert "would send to json://127.0.0.1:" in run.out and "/payments?-token=*** (route payments): 3 certificate(s)" in run.out
     assert "to=secops@example.com (route default): 1 certificate(s)" in run.out
     assert rid("orphan-1") in run.out
+    assert "\x1b" not in run.out and "evil.example.com\\x1b[31m\\x0aresource" in run.out  # hostile text escaped
     # a dry run works without the secrets: the variables are named as unset, nothing is sent
     unset = certscan("notify", "--results", setup.results, "--routes", setup.routes, "--dry-run", cwd=setup.folder)
     assert unset.code == 0, unset
@@ -299,5 +301,5 @@ def test_owner_is_read_from_the_tag_keys_tag001_reads(tmp_path, setup):
                        "--param", "TAG-001.keys=[squad, owner]", cwd=tmp_path)
     assert scanned.code == 0, scanned
     run = certscan("notify", "--results", out / "certscan-results.json", "--routes", routes, "--dry-run", cwd=tmp_path)
-    assert "would send json://127.0.0.1:9/blue (route blue): 1 certificate(s)" in run.out, run
+    assert "would send to json://127.0.0.1:9/blue (route blue): 1 certificate(s)" in run.out, run
     assert "/default" not in run.out

@@ -89,15 +89,24 @@ def _where(context: dict[str, Any]) -> str:
     return " ".join(str(p) for p in parts if p) or "-"
 
 
+def _entry_key(result: Result) -> tuple[str, str]:
+    """One entry per certificate per owner: copies of a certificate (same fingerprint) are one."""
+    context = result.context or {}
+    return (str(context.get("fingerprint_sha256") or result.resource_id), str(context.get("owner") or ""))
+
+
 def _entry_for(message: Message, result: Result) -> Entry:
     context = result.context or {}
     owner = context.get("owner")
-    key = (context.get("fingerprint_sha256") or result.resource_id, str(owner or ""))
+    key = _entry_key(result)
     entry = message.entries.get(key)
     if entry is None:
+        # a results file is outside data: take only values of the expected kind
+        bucket = context.get("expiry_bucket")
+        days = context.get("days_to_expiry")
         entry = message.entries[key] = Entry(
-            key, context.get("domain"), owner, context.get("expiry_bucket") or NO_BUCKET,
-            context.get("days_to_expiry"), context.get("not_after"))
+            key, context.get("domain"), owner, bucket if bucket in _BUCKET_RANK else NO_BUCKET,
+            days if isinstance(days, int) and not isinstance(days, bool) else None, context.get("not_after"))
     entry.resources.setdefault(result.resource_id, _where(context))
     return entry
 
@@ -141,8 +150,7 @@ def plan(report: ScanReport, routes: Routes, only: Callable[[Result], bool] | No
         for route in hits:
             for dest in [*route.notify, *(d for ds in route.escalate_to.values() for d in ds)]:
                 message = messages.get(dest.key)
-                context = result.context or {}
-                key = (context.get("fingerprint_sha256") or result.resource_id, str(context.get("owner") or ""))
+                key = _entry_key(result)
                 if message is not None and key in message.entries:
                     message.entries[key].waivers.setdefault(result.rule_id, result.waiver or {})
     return sorted((m for m in messages.values() if m.entries), key=lambda m: m.destination.shown)
