@@ -12,7 +12,7 @@ from datetime import datetime
 from scanner.collect import Collector, SourceOptions, Unit, UnitResult
 from scanner.model import CollectionError, Coverage, Inventory
 from scanner.model import _cert_key, _error_key  # the saved inventory's order
-from scanner.problems import InputError
+from scanner.inputs.problems import InputError
 
 # option -> module under scanner.collect that provides build(options) -> list[Collector]
 SOURCE_MODULES = {

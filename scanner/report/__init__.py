@@ -26,7 +26,7 @@ FORMATS: dict[str, str] = {
     "csv": "scanner.report.findings",
     "html": "scanner.report.html",
     "prometheus": "scanner.report.prometheus",
-    "evidence": "scanner.report.evidence",
+    "evidence": "scanner.evidence.bundle",
 }
 FORMAT_ORDER = ("json", "sarif", "junit", "markdown", "csv", "html", "prometheus", "evidence")
 

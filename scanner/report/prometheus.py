@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import STATUSES, Certificate
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report.escape import visible
 

@@ -1,2 +1,3 @@
-"""Use cases: each composes collect -> evaluate -> report -> gate (or a part of it) for one
-thing a user does; commands only parse options and call these."""
+"""The use cases: each composes collect -> evaluate -> report -> gate for one job (scan, report,
+triage, merge, demo, ...). Commands (scanner.commands) parse options and call these; nothing
+here imports the CLI."""

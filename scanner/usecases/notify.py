@@ -24,7 +24,7 @@ from typing import Any
 from scanner.model import BUCKETS, SEVERITY_RANK, Result
 from scanner.report import ScanReport
 from scanner.report.escape import visible
-from scanner.routes import Destination, Route, Routes
+from scanner.notify.routes import Destination, Route, Routes
 
 EXIT_UNDELIVERED = 4  # team-wide: some notifications could not be delivered
 MAX_ENTRIES = 200  # per message; the rest is counted, not listed (a chat message has limits)
@@ -226,7 +226,7 @@ Sender = Callable[[str, str, str], tuple[bool, str | None]]
 
 def apprise_sender(url: str, title_text: str, body: str) -> tuple[bool, str | None]:
     """Send one message with Apprise; (ok, the provider's error as Apprise logged it)."""
-    from scanner.routes import apprise_module
+    from scanner.notify.routes import apprise_module
     apprise = apprise_module()
 
     logger = logging.getLogger("apprise")
@@ -287,7 +287,7 @@ def load(routes_file: str, dry_run: bool = False, environ: Any = None) -> Routes
     (nothing is sent, and the destination is shown with ***)."""
     import os
 
-    from scanner.routes import load_routes
+    from scanner.notify.routes import load_routes
     return load_routes(routes_file, os.environ if environ is None else environ, allow_missing=dry_run)
 
 

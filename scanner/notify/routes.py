@@ -25,9 +25,9 @@ from typing import Any, Mapping
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from scanner.model import BUCKETS, Result
-from scanner.problems import InputError, Problem, json_path
-from scanner.schema_check import check
-from scanner.yamlfile import line_of, load_yaml
+from scanner.inputs.problems import InputError, Problem, json_path
+from scanner.inputs.schema_check import check
+from scanner.inputs.yamlfile import line_of, load_yaml
 
 SCHEMA = "routes.schema.json"
 REDACTED = "***"
