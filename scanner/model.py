@@ -15,7 +15,6 @@ SCHEMA_VERSION = 1
 ONE_DAY = timedelta(days=1)
 ONE_SECOND = timedelta(seconds=1)
 
-SOURCES = ("aws.acm", "aws.iam", "azure.keyvault", "file", "tls")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 STATUSES = ("pass", "fail", "waived", "not_applicable", "error")
@@ -63,6 +62,45 @@ def format_time(moment: datetime | None) -> str | None:
 def days_to_expiry(not_after: datetime, as_of: datetime) -> int:
     """Whole days left, floored toward minus infinity (12 hours past expiry is -1)."""
     return (not_after - as_of).days  # a timedelta keeps days floored and 0 <= seconds < 86400
+
+
+def expiry_in_words(days: int | None, expired: bool) -> str:
+    """"expired 35 days ago", "expired today", "expires today", "expires in 1 day",
+    "expires in 12 days", from days_to_expiry and whether not_after <= as_of: what people
+    read in rule messages and reports (days as in days_to_expiry, so the two never disagree)."""
+    if days is None:
+        return "has no known expiry date"
+    if expired or days < 0:
+        return "expired " + ("today" if days == 0 else f"{plural(-days, 'day')} ago")
+    return "expires today" if days == 0 else f"expires in {plural(days, 'day')}"
+
+
+def days_in_words(days: int | None) -> str:
+    """A days_to_expiry value for a table cell: "35 days ago", "today", "in 12 days"."""
+    if days is None:
+        return "unknown"
+    if days < 0:
+        return f"{plural(-days, 'day')} ago"
+    return "today" if days == 0 else f"in {plural(days, 'day')}"
+
+
+def span_in_words(span: timedelta) -> str:
+    """A time span as days and hours ("189 days 11 hours", "3 hours", "under a minute"),
+    never a Python timedelta repr."""
+    seconds = abs(int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [plural(days, "day")] if days else []
+    if hours:
+        parts.append(plural(hours, "hour"))
+    if not days and minutes:
+        parts.append(plural(minutes, "minute"))
+    return " ".join(parts) or "under a minute"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def expiry_bucket(not_after: datetime, as_of: datetime) -> str:

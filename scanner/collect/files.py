@@ -37,7 +37,7 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
-from scanner.collect import SourceOptions, Unit, UnitResult
+from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts
 from scanner.model import Certificate, CollectionError, Coverage
 from scanner.inputs.problems import InputError, Problem
@@ -381,3 +381,16 @@ def build(options: SourceOptions) -> list[FileCollector]:
         raise InputError(problems)
     max_bytes = int(options.seams.get("files.max_bytes", MAX_FILE_BYTES))
     return [FileCollector(list(dict.fromkeys(options.paths)), password, max_bytes)]
+
+
+SOURCE_SPEC = Source(
+    key="files", names=(SOURCE,), help="Certificate files and folders.", build=build, switch=False, section=False,
+    selects=("paths",),
+    options=(
+        Option("paths", ("--path",), "Certificate file or folder (repeatable; PEM, DER, PKCS#12).", "list",
+               config="paths"),
+        Option("pkcs12_password_env", ("--pkcs12-password-env",),
+               "Environment variable holding the PKCS#12 password.", config="pkcs12_password_env"),
+    ),
+    units="file", identities={"paths": "resource"},
+)

@@ -47,7 +47,7 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from scanner.collect import SourceOptions, Unit, UnitResult
+from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts, chain_entry
 from scanner.model import Certificate, ChainCertificate, CollectionError, Coverage
 from scanner.inputs.problems import InputError, Problem
@@ -308,3 +308,14 @@ def build(options: SourceOptions) -> list[TlsCollector]:
     unique = list(dict.fromkeys(endpoints))
     timeout = float(options.seams.get("tls.timeout", DEFAULT_TIMEOUT))
     return [TlsCollector(unique, ca_bundle_from(options), timeout)]
+
+
+SOURCE_SPEC = Source(
+    key="tls", names=(SOURCE,), help="Live TLS endpoints.", build=build, switch=False, section=False,
+    selects=("endpoints", "endpoints_file"),
+    options=(
+        Option("endpoints", ("--endpoint",), "Live TLS endpoint HOST:PORT (repeatable).", "list", config="endpoints"),
+        Option("endpoints_file", ("--endpoints-file",), "File with one HOST:PORT per line."),
+    ),
+    units="host:port", identities={"endpoints": "resource"},
+)

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scanner.commands.common import build_sources, parse_as_of, with_sources
+from scanner.commands.common import build_sources, parse_as_of, sources_phrase, with_sources
 from scanner.commands.invocation import invocation_arguments
 from scanner.commands.notify import print_delivery
 from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, ConfigOpt, NotifyOpt, OutputDirOpt, ParamOpt, RulesOpt,
@@ -105,8 +105,7 @@ def report(
         scan_report, code = read_results(results), EXIT_OK
     else:
         if not build_sources(cfg, **source_args).any_source:
-            raise InputError(Problem(None, "nothing to report: give --results FILE, or SOURCES "
-                                           "(--inventory, --aws, --azure, --path, --endpoint)"))
+            raise InputError(Problem(None, f"nothing to report: give --results FILE, or SOURCES ({sources_phrase()})"))
         scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
                                         bool(pick(allow_partial, cfg, "allow_partial", False)), [])
     _announce(_write_human_reports(scan_report, out, mode, days))
@@ -146,7 +145,7 @@ def triage(
     mail = smtp_settings(smtp_host, smtp_port, smtp_tls, smtp_user, smtp_password, smtp_from, smtp_ca_file) \
         if recipients else None
     if not build_sources(cfg, **source_args).any_source:
-        raise InputError(Problem(None, "nothing to triage: give SOURCES (--inventory, --aws, --azure, --path, --endpoint)"))
+        raise InputError(Problem(None, f"nothing to triage: give SOURCES ({sources_phrase()})"))
     scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
                                      bool(pick(allow_partial, cfg, "allow_partial", False)), ["json"])
     digest = build_digest(scan_report, days)

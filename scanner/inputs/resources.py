@@ -30,9 +30,50 @@ def schema_file(name: str) -> Traversable:
     return resources.files(SCHEMAS).joinpath(name)
 
 
+SOURCES_SCHEMA = "sources.schema.json"  # written by scanner.collect.registry
+
+
 @lru_cache(maxsize=None)
 def schema(name: str) -> dict[str, Any]:
-    return json.loads(schema_file(name).read_text(encoding="utf-8"))
+    """A shipped schema, self-contained: what it takes from sources.schema.json (the source
+    lists the registry generates) is put in place, so any validator can use it alone."""
+    document = json.loads(schema_file(name).read_text(encoding="utf-8"))
+    if name == SOURCES_SCHEMA:
+        return document
+    return _flatten(_inline(document, schema(SOURCES_SCHEMA)))
+
+
+def _inline(node: Any, sources: dict[str, Any], here: dict[str, Any] | None = None) -> Any:
+    if isinstance(node, list):
+        return [_inline(item, sources, here) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and (ref.startswith(SOURCES_SCHEMA + "#/$defs/") or (here is sources and ref.startswith("#/$defs/"))):
+        target = sources["$defs"][ref.rsplit("/", 1)[1]]
+        return _inline(target, sources, sources)
+    return {key: _inline(value, sources, here) for key, value in node.items()}
+
+
+def _flatten(node: Any) -> Any:
+    """{properties, allOf: [{type: object, properties}], unevaluatedProperties: false} as the
+    equivalent {properties, additionalProperties: false}: one level, understood everywhere."""
+    if isinstance(node, list):
+        return [_flatten(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: _flatten(value) for key, value in node.items()}
+    parts = node.get("allOf")
+    if node.get("unevaluatedProperties") is False and isinstance(parts, list) and all(
+            isinstance(p, dict) and set(p) <= {"type", "properties"} and p.get("type", "object") == "object"
+            for p in parts):
+        properties = dict(node.get("properties") or {})
+        for part in parts:
+            properties.update(part.get("properties") or {})
+        node = {key: value for key, value in node.items() if key not in ("allOf", "unevaluatedProperties")}
+        node["properties"] = properties
+        node["additionalProperties"] = False
+    return node
 
 
 def builtin_pack_paths() -> list[Traversable]:

@@ -1,5 +1,8 @@
-"""Rule messages: "{domain} expires in {days_to_expiry} days". Plain field substitution,
-parsed once; no expressions, no format specs, no attribute access beyond one dotted step."""
+"""Rule messages: "{domain} {expiry}". Plain field substitution, parsed once; no
+expressions, no format specs, no attribute access beyond one dotted step.
+
+Besides the certificate fields, params and captures, a message may use {expiry}: the
+expiry in words ("expired 35 days ago", "expires today", "expires in 12 days")."""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from scanner.model import FACT_FIELDS, format_time
-from scanner.rules.facts import lookup
+from scanner.model import FACT_FIELDS, expiry_in_words, format_time
+from scanner.rules.facts import BUCKET, DAYS, lookup
+
+# Message-only fields: words made from the record, for people (rules cannot test them).
+EXPIRY = "expiry"
 
 
 def _show(value: Any) -> str:
@@ -75,6 +81,8 @@ class Template:
 def _reader(head: str, sub: str | None, captured: bool = False) -> Callable[[list], str]:
     """Reads and shows one {head} or {head.sub} of a record (see rules.facts.lookup). A
     capture that kept nothing shows as "none", not "unknown": nothing was found."""
+    if head == EXPIRY:
+        return lambda rec: expiry_in_words(rec[DAYS], rec[BUCKET] == "EXPIRED")
     if sub is None:
         def whole(rec: list) -> str:
             value = lookup(rec, head)
@@ -97,4 +105,4 @@ def _reader(head: str, sub: str | None, captured: bool = False) -> Callable[[lis
 
 
 def allowed_heads(captures: set[str]) -> frozenset[str]:
-    return FACT_FIELDS | {"params", "resource_id"} | frozenset(captures)
+    return FACT_FIELDS | {"params", "resource_id", EXPIRY} | frozenset(captures)

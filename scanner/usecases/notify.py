@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.model import BUCKETS, SEVERITY_RANK, Result
+from scanner.model import BUCKETS, SEVERITY_RANK, Result, expiry_in_words
 from scanner.report import ScanReport
 from scanner.report.escape import visible
 from scanner.notify.routes import Destination, Route, Routes
@@ -161,19 +161,6 @@ def _rule_controls(rule: dict[str, Any]) -> dict[str, list[str]]:
             for fw, refs in (rule.get("controls") or {}).items()}
 
 
-def days_in_words(days: int | None, bucket: str) -> str:
-    if days is None:
-        return "expiry unknown"
-    if bucket == "EXPIRED" or days < 0:
-        ago = -days
-        if ago <= 0:
-            return "expired today"
-        return "expired yesterday" if ago == 1 else f"expired {ago} days ago"
-    if days == 0:
-        return "expires today"
-    return "expires tomorrow" if days == 1 else f"expires in {days} days"
-
-
 def title(message: Message) -> str:
     entries = list(message.entries.values())
     counts = {b: sum(1 for e in entries if e.bucket == b) for b in (*BUCKETS, NO_BUCKET)}
@@ -197,7 +184,7 @@ def render(message: Message, report: ScanReport) -> tuple[str, str]:
             bucket = entry.bucket
             count = sum(1 for e in entries if e.bucket == bucket)
             lines += ["", f"== {bucket} ({count}) =="]
-        lines.append(f"* {show(entry.domain or '(no domain)')}: {days_in_words(entry.days, entry.bucket)}"
+        lines.append(f"* {show(entry.domain or '(no domain)')}: {expiry_in_words(entry.days, entry.bucket == 'EXPIRED')}"
                      + (f" (not after {show(entry.not_after)})" if entry.not_after else ""))
         for resource, where in sorted(entry.resources.items()):
             lines.append(f"  resource: {show(resource)}")

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.usecases import clock
-from scanner.collect import SourceOptions
+from scanner.collect import SourceOptions, registry
 from scanner.collect.runner import collect
 from scanner.evaluate.evaluation import Evaluation, evaluate_inventory, scan_id_for
 from scanner.evaluate.gate import GateDecision, decide
@@ -56,7 +56,7 @@ def gather(sources: SourceOptions, started: datetime) -> Inventory:
     if sources.inventory:
         return load_inventory(sources.inventory)
     if not sources.live:
-        raise InputError("nothing to scan: give --inventory FILE, --aws, --azure, --path or --endpoint")
+        raise InputError(f"nothing to scan: give --inventory FILE, {registry.source_flags()}")
     return collect(sources, collected_at=started)
 
 def build_report(evaluation: Evaluation, gate: GateDecision, **run: Any) -> ScanReport:
