@@ -92,3 +92,33 @@ def test_unknown_apprise_scheme_is_refused(tmp_path):
         """)
     with pytest.raises(InputError, match=r"routes\.yaml:3: default\.notify\[0\]: Apprise cannot use nosuchservice://host/x"):
         load_routes(path, {})
+
+
+def test_results_with_odd_contexts_are_planned_and_rendered_without_crashing(tmp_path):
+    """A results file is outside data: a context with values of the wrong kind is shown, not obeyed."""
+    from datetime import datetime, timezone
+
+    from scanner.report import ScanReport
+    from scanner.usecases.notify import plan, render
+
+    routes = load_routes(routes_file(tmp_path, """\
+        apiVersion: certscan/v1
+        kind: Routes
+        default:
+          notify: ["json://127.0.0.1/all"]
+          escalate_to: {EXPIRED: ["json://127.0.0.1/ic"]}
+        """), {})
+    odd = [
+        Result("R-1", "a", "fail", "high", "m\x1b[2J", {}, {"expiry_bucket": ["EXPIRED"], "days_to_expiry": "7",
+                                                         "owner": {"x": 1}, "domain": 5}),
+        Result("R-2", "b", "fail", "high", "m", {}, {"expiry_bucket": "EXPIRED", "days_to_expiry": True}),
+        Result("R-3", "c", "fail", "low", "m", {}, {}),
+    ]
+    report = ScanReport(scan_id="s", as_of=datetime(2026, 6, 1, tzinfo=timezone.utc), rules=[], packs=[],
+                        results=odd, coverage=[], errors=[])
+    messages = {m.destination.shown: m for m in plan(report, routes)}
+    assert sorted(messages) == ["json://127.0.0.1/all", "json://127.0.0.1/ic"]
+    assert [e.bucket for e in messages["json://127.0.0.1/ic"].ordered()] == ["EXPIRED"]  # only the real bucket escalates
+    _, body = render(messages["json://127.0.0.1/all"], report)
+    assert "\x1b" not in body and "m\\x1b[2J" in body
+    assert "expiry unknown" in body or "no known expiry" in body

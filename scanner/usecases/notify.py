@@ -89,6 +89,10 @@ def _where(context: dict[str, Any]) -> str:
     return " ".join(str(p) for p in parts if p) or "-"
 
 
+def _known_bucket(value: Any) -> str | None:
+    return value if isinstance(value, str) and value in _BUCKET_RANK else None
+
+
 def _entry_key(result: Result) -> tuple[str, str]:
     """One entry per certificate per owner: copies of a certificate (same fingerprint) are one."""
     context = result.context or {}
@@ -105,7 +109,7 @@ def _entry_for(message: Message, result: Result) -> Entry:
         bucket = context.get("expiry_bucket")
         days = context.get("days_to_expiry")
         entry = message.entries[key] = Entry(
-            key, context.get("domain"), owner, bucket if bucket in _BUCKET_RANK else NO_BUCKET,
+            key, context.get("domain"), owner, _known_bucket(bucket) or NO_BUCKET,
             days if isinstance(days, int) and not isinstance(days, bool) else None, context.get("not_after"))
     entry.resources.setdefault(result.resource_id, _where(context))
     return entry
@@ -134,6 +138,7 @@ def plan(report: ScanReport, routes: Routes, only: Callable[[Result], bool] | No
             waived.append((result, routes.routes_for(result)))
     for result, hits in failing:
         bucket = (result.context or {}).get("expiry_bucket")
+        bucket = _known_bucket(bucket)  # outside data: only a known bucket escalates
         for route in hits:
             targets = {d.key for d in route.notify}
             escalated = list(route.escalate_to.get(bucket, ())) if bucket else []
