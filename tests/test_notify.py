@@ -303,3 +303,14 @@ def test_owner_is_read_from_the_tag_keys_tag001_reads(tmp_path, setup):
     run = certscan("notify", "--results", out / "certscan-results.json", "--routes", routes, "--dry-run", cwd=tmp_path)
     assert "would send to json://127.0.0.1:9/blue (route blue): 1 certificate(s)" in run.out, run
     assert "/default" not in run.out
+
+
+def test_triage_notify_after_its_reports(setup, tmp_path):
+    inventory = write_inventory(tmp_path / "inventory.json", ESTATE)
+    before = len(setup.hooks.at("/web"))
+    run = certscan("triage", "--inventory", inventory, "--as-of", AS_OF, "--output-dir", tmp_path / "out",
+                   "--notify", setup.routes, env=ENV, cwd=tmp_path)
+    assert run.code == 4, run  # the refusing destination; triage itself passed
+    assert (tmp_path / "out" / "certscan-report.md").is_file()
+    assert len(setup.hooks.at("/web")) == before + 1
+    assert "not delivered: route web-wildcards" in run.err and REFUSE_TOKEN not in run.text
