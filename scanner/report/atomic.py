@@ -149,7 +149,8 @@ def dumps_json_bytes(data: Any) -> bytes:
 
 
 def dumps_json(data: Any) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline. Inputs refuse NaN
+    and infinities (scanner.inputs); text that is not UTF-8 is written escaped (_dumps)."""
     return dumps_json_bytes(data).decode("utf-8")
 
 
