@@ -88,3 +88,9 @@ def test_format_time_is_utc_iso_8601(moment):
     utc = moment.astimezone(timezone.utc)
     expected = utc.replace(tzinfo=None).isoformat(timespec="microseconds" if utc.microsecond else "seconds") + "Z"
     assert format_time(moment) == expected
+
+
+def test_parse_time_reads_a_lower_case_z_as_utc():
+    """ISO 8601 allows 'z'; Python's fromisoformat does not (found by mutation testing)."""
+    assert parse_time("2026-06-01T12:00:00z") == datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
+    assert parse_time("2026-06-01T12:00:00.250z") == datetime(2026, 6, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
