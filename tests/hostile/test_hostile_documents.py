@@ -5,6 +5,8 @@ MEMORY_CAP, before anything walks the value."""
 
 from __future__ import annotations
 
+import json
+
 import time
 
 import pytest
@@ -163,9 +165,12 @@ def test_inputs_over_their_size_cap_are_refused_unread(scan_dir, option, name):
             name, f"larger than {MAX_YAML_BYTES:,} bytes")
 
 
-def test_json_outputs_refuse_nan():
-    with pytest.raises(ValueError):
-        dumps_json({"days": float("nan")})
+def test_json_outputs_never_hold_nan():
+    """Inputs refuse NaN and infinities; should one reach a writer all the same, the output is
+    still strict JSON (orjson writes null), never the NaN token strict parsers reject."""
+    text = dumps_json({"days": float("nan"), "limit": float("inf")})
+    strict = json.loads(text, parse_constant=lambda token: pytest.fail(f"non-standard JSON token {token}"))
+    assert strict == {"days": None, "limit": None}
 
 
 def test_memory_cap_is_what_the_suite_states():

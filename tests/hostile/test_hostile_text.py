@@ -207,7 +207,7 @@ def test_live_scan_of_hostile_names_gates_on_findings_and_writes_clean_outputs(l
     results = json.loads((out / "certscan-results.json").read_text())
     assert results["errors"] == [], results["errors"]  # every endpoint and file was read
     assert done.returncode == results["gate"]["exit_code"] == 1, done.stderr  # expired: findings
-    domains = {r["context"].get("domain") for r in results["results"]}
+    domains = {context.get("domain") for context in results["resources"].values()}
     assert set(PAYLOADS.values()) <= domains  # nothing lost: every hostile certificate judged
     for name, text in text_files(out).items():
         assert_clean(text, name)
