@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import operator
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from itertools import repeat
@@ -44,7 +45,10 @@ def parse_time(value: str | datetime) -> datetime:
             moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise NaiveDatetimeError(f"timestamp {value!s} has no time zone (add 'Z' or an offset)")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+        raise ValueError(f"timestamp {str(value)[:40]} is outside the years 1 to 9999 in UTC") from None
 
 
 _TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
@@ -419,6 +423,30 @@ class Coverage:
 _COVERAGE_FIELDS = frozenset(f.name for f in fields(Coverage))
 
 
+@dataclass(frozen=True)
+class CoverageGap:
+    """Something a scan could not see or decide: a collection error, a unit left incomplete
+    without one, or a rule that could not decide (a result with status error)."""
+
+    kind: str  # collection-error | incomplete-unit | undecided
+    unit: str | None = None
+    error: CollectionError | None = None
+    result: Result | None = None
+
+
+def coverage_gaps(errors: Iterable[CollectionError], coverage: Iterable[Coverage],
+                  results: Iterable[Result] = ()) -> list[CoverageGap]:
+    """Every gap, in that order: errors as given, then incomplete units that no error
+    explains, then undecided results. The gate, the reports and the console all read these."""
+    errors = list(errors)
+    explained = {error.unit for error in errors}
+    gaps = [CoverageGap("collection-error", error.unit, error=error) for error in errors]
+    gaps += [CoverageGap("incomplete-unit", unit.unit) for unit in coverage
+             if not unit.complete and unit.unit not in explained]
+    gaps += [CoverageGap("undecided", result=result) for result in results if result.status == "error"]
+    return gaps
+
+
 @dataclass
 class Inventory:
     collected_at: datetime
@@ -430,7 +458,10 @@ class Inventory:
 
     @property
     def complete(self) -> bool:
-        return not self.errors and all(unit.complete for unit in self.coverage)
+        return not coverage_gaps(self.errors, self.coverage)
+
+    def gaps(self) -> list[CoverageGap]:
+        return coverage_gaps(self.errors, self.coverage)
 
     def to_dict(self, certificates: bool = True) -> dict[str, Any]:
         """The saved form; without ``certificates``, the rest (for writers that stream them)."""
@@ -512,4 +543,4 @@ class Result(NamedTuple):
 
 def result_fingerprint(rule_id: str, resource_id: str) -> str:
     """Stable across runs for the same rule and resource: SARIF partialFingerprints, baselines."""
-    return hashlib.sha256(f"{rule_id}\x00{resource_id}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{rule_id}\x00{resource_id}".encode("utf-8", "backslashreplace")).hexdigest()[:32]

@@ -81,8 +81,12 @@ def test_rules_show_json(cli):
     data = json.loads(result.out)
     assert data["id"] == "ACM-003" and data["severity"] == "medium" and data["resource"] == ["aws.acm"]
     assert data["params"] == {"days": {"default": 30, "value": 30}}
+    pci = data["controls"]["pci-dss-4.0"]
     assert {"id": "4.2.1", "basis": "stated",
-            "source": "AWS Security Hub ACM.1 related requirements (PCI DSS v4.0.1/4.2.1)"} in data["controls"]["pci-dss-4.0"]
+            "source": "AWS Security Hub ACM.1 related requirements (PCI DSS v4.0.1/4.2.1)"} in [
+        {k: v for k, v in ref.items() if k != "title"} for ref in pci]
+    # the control's title from the framework catalog, resolved when the pack loaded
+    assert next(ref for ref in pci if ref["id"] == "4.2.1")["title"].startswith("Strong cryptography protects PAN")
     assert data["remediation"]
     assert json.loads(cli("rules", "show", "ACM-003", "--json", "--param", "ACM-003.days=45").out)["params"]["days"]["value"] == 45
 

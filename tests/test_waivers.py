@@ -55,6 +55,24 @@ def test_waiver_expiring_exactly_at_as_of_has_expired(cli, tmp_path, write_file)
     assert find(data, "WILDCARD-001", WILDCARD_ARN)["status"] == "fail"
 
 
+def test_waiver_expiring_a_second_after_as_of_still_waives(cli, tmp_path, write_file):
+    path = waivers_file(write_file, ("W-EDGE", "WILDCARD-001", WILDCARD_ARN, "2026-06-01T00:00:01Z"))
+    _, data = scan(cli, tmp_path, path)
+    assert find(data, "WILDCARD-001", WILDCARD_ARN)["status"] == "waived"
+    assert [w["state"] for w in data["waivers"]] == ["active"]
+
+
+def test_waiver_expiry_with_an_offset_is_compared_in_utc(cli, tmp_path, write_file):
+    # 01:00 at +02:00 is 23:00 UTC the day before as_of: expired, although "2026-06-01" is in it
+    path = waivers_file(write_file, ("W-TZ", "WILDCARD-001", WILDCARD_ARN, "2026-06-01T01:00:00+02:00"))
+    _, data = scan(cli, tmp_path, path)
+    assert find(data, "WILDCARD-001", WILDCARD_ARN)["status"] == "fail"
+    assert [w["state"] for w in data["waivers"]] == ["expired"]
+    path = waivers_file(write_file, ("W-TZ", "WILDCARD-001", WILDCARD_ARN, "2026-06-01T01:00:00-02:00"))
+    _, data = scan(cli, tmp_path, path)
+    assert find(data, "WILDCARD-001", WILDCARD_ARN)["status"] == "waived"
+
+
 def test_non_matching_waiver_changes_nothing(cli, tmp_path, write_file):
     path = waivers_file(write_file, ("W-2", "WILDCARD-001", "arn:aws:acm:ap-south-1:*", "2026-12-31"),
                         ("W-3", "TAG-001", WILDCARD_ARN, "2026-12-31"))

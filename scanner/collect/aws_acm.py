@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from scanner.collect import UnitResult
-from scanner.collect.aws_errors import AWS_ERRORS, aws_error
+from scanner.collect.aws_errors import AWS_ERRORS, aws_error, expect, expect_items
 from scanner.model import Certificate, CollectionError, Coverage, ValidationRecord
 
 SOURCE = "aws.acm"
@@ -83,7 +83,8 @@ def list_summaries(acm: Any) -> Iterator[dict[str, Any]]:
     pages = paginator.paginate(Includes={"keyTypes": all_key_types(acm)},
                                PaginationConfig={"PageSize": PAGE_SIZE})
     for page in pages:
-        yield from page.get("CertificateSummaryList", [])
+        yield from expect_items(expect(page, "CertificateSummaryList", list, "ListCertificates"),
+                                ("CertificateArn",), "ListCertificates")
 
 
 def needs_details(summary: dict[str, Any]) -> bool:
@@ -195,7 +196,8 @@ def bulk_tags(tagging: Any, arns: set[str]) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     paginator = tagging.get_paginator("get_resources")
     for page in paginator.paginate(ResourceTypeFilters=["acm:certificate"], ResourcesPerPage=TAG_PAGE_SIZE):
-        for item in page.get("ResourceTagMappingList", []):
+        for item in expect_items(expect(page, "ResourceTagMappingList", list, "GetResources"),
+                                 ("ResourceARN",), "GetResources"):
             if item["ResourceARN"] in arns:
                 found[item["ResourceARN"]] = {t["Key"]: t.get("Value") or "" for t in item.get("Tags", [])}
     return found
@@ -242,7 +244,8 @@ def describe_all(summaries: list[dict[str, Any]], acm: Any,
     def describe(summary: dict[str, Any]) -> tuple[dict[str, Any] | None, BaseException | None]:
         limiter.acquire()
         try:
-            return acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"], None
+            return expect(acm.describe_certificate(CertificateArn=summary["CertificateArn"]),
+                          "Certificate", dict, "DescribeCertificate"), None
         except AWS_ERRORS as exc:
             return None, exc
 

@@ -76,9 +76,9 @@ def scan_id_for(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], 
     digest = hashlib.sha256()
     _hash_inventory(digest, inventory)
     for rule in rules:
-        digest.update(f"{rule.id}|{rule.pack.sha256}|{json.dumps(rule.params, sort_keys=True)}".encode())
+        digest.update(f"{rule.id}|{rule.pack.sha256}|{json.dumps(rule.params, sort_keys=True)}".encode("utf-8", "backslashreplace"))
     for w in waivers:
-        digest.update(f"{w.id}|{w.rule}|{w.resource}|{format_time(w.expires)}".encode())
+        digest.update(f"{w.id}|{w.rule}|{w.resource}|{format_time(w.expires)}".encode("utf-8", "backslashreplace"))
     digest.update(format_time(as_of).encode())
     return digest.hexdigest()[:16]
 

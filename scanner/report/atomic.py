@@ -51,8 +51,14 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return write_with(path, lambda handle: handle.write(data))
 
 
+def utf8(text: str) -> bytes:
+    """UTF-8 that cannot fail: a lone surrogate (a name that was not UTF-8 and escaped
+    nowhere earlier) is written as a visible backslash escape instead of aborting the output."""
+    return text.encode("utf-8", "backslashreplace")
+
+
 def write_text(path: str | Path, text: str) -> Path:
-    return write_bytes(path, text.encode("utf-8"))
+    return write_bytes(path, utf8(text))
 
 
 class JsonArray:
@@ -123,7 +129,8 @@ def dumps_json_bytes(data: Any) -> bytes:
 
 
 def dumps_json(data: Any) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline."""
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline. orjson refuses
+    lone surrogates, and inputs refuse NaN and infinities (scanner.inputs), so none reach here."""
     return dumps_json_bytes(data).decode("utf-8")
 
 

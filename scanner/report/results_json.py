@@ -15,12 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from scanner.inputs.inventory_file import save_inventory
+from scanner.inputs.inventory_file import inventory_bytes, save_inventory
 from scanner.inputs.problems import InputError, Problem
+from scanner.report.formats import OutputFormat
 from scanner.inputs.yamlfile import load_json
 from scanner.model import Result, format_time, parse_time, result_fingerprint
 from scanner.report import INVENTORY_FILE, RESULTS_FILE, ScanReport
-from scanner.report.atomic import JsonArray, JsonObject, write_json
+from scanner.report.atomic import JsonArray, JsonObject, dumps_json_bytes, write_json
 from scanner.timings import phase
 
 SCHEMA_VERSION = 2
@@ -169,3 +170,15 @@ def read(path: str | Path) -> ScanReport:
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(Problem(str(path), f"not a certscan results file: {type(exc).__name__} {exc}")) from None
+
+
+def bundle_entries(report: ScanReport) -> dict[str, bytes]:
+    entries = {"results.json": dumps_json_bytes(results_document(report))}
+    if report.inventory is not None:
+        entries["inventory.json"] = inventory_bytes(report.inventory)
+    return entries
+
+
+FORMAT = OutputFormat("json", (RESULTS_FILE, INVENTORY_FILE), order=10,
+                      write=lambda report, output_dir, options: write(report, output_dir), bundle=bundle_entries,
+                      description="every result, coverage and errors; the inventory (accepted back by --inventory)")

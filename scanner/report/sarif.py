@@ -31,6 +31,7 @@ import sarif_om as om
 from scanner.model import SEVERITY_RANK, Result, format_time
 from scanner.report.atomic import dumps_json_bytes, write_bytes
 from scanner.report import ScanReport
+from scanner.report.formats import OutputFormat
 
 SARIF_FILE = "certscan.sarif"
 SARIF_VERSION = "2.1.0"
@@ -377,3 +378,10 @@ def write(report: ScanReport, output_dir: Path) -> list[Path]:
     if truncated:
         print(f"warning: {truncated['message']}", file=sys.stderr)
     return [write_bytes(Path(output_dir) / SARIF_FILE, dumps(log))]
+
+
+FORMAT = OutputFormat(
+    "sarif", (SARIF_FILE,), order=20, write=lambda report, output_dir, options: write(report, output_dir),
+    # the bundle's copy keeps waived results (with suppressions) and is never cut to upload limits
+    bundle=lambda report: {SARIF_FILE: dumps(build(report, include_suppressed=True, enforce_limits=False))},
+    description="SARIF 2.1.0 for GitHub code scanning")

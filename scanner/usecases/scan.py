@@ -1,4 +1,4 @@
-"""One scan, end to end: collect -> inventory -> evaluate -> results -> report -> gate.
+"""The scan use case, end to end: collect -> inventory -> evaluate -> results -> report -> gate.
 The commands, the demo and the Action all call this; it holds no logic of its own beyond
 putting the layers in order."""
 
@@ -17,10 +17,11 @@ from scanner.evaluate.gate import GateDecision, decide
 from scanner.inputs.inventory_file import load_inventory
 from scanner.model import Inventory
 from scanner.timings import phase
-from scanner.report import ScanReport, known_formats, write_reports
+from scanner.report import ScanReport, formats as output_formats
 from scanner.packs.loader import load_rules, parse_param_overrides
-from scanner.evaluate.waivers import load_waivers, waivers_sha256
+from scanner.packs.waivers import load_waivers, waivers_sha256
 from scanner.inputs.problems import InputError
+
 
 @dataclass
 class ScanSettings:
@@ -46,10 +47,16 @@ def now() -> datetime:
     return clock.now()
 
 def check_formats(formats: list[str]) -> list[str]:
-    unknown = [f for f in formats if f not in known_formats()]
+    unknown = output_formats.unknown(formats)
     if unknown:
-        raise InputError(f"--format: unknown format(s) {', '.join(unknown)}; available: {', '.join(known_formats())}")
+        raise InputError(f"--format: unknown format(s) {', '.join(unknown)}; "
+                         f"available: {', '.join(output_formats.names())}")
     return formats
+
+def sources_phrase() -> str:
+    """The options that name something to scan, for messages: '--inventory, --aws, ...'."""
+    return ", ".join(["--inventory", *(source.flag for source in registry.sources())])
+
 
 def gather(sources: SourceOptions, started: datetime) -> Inventory:
     if sources.inventory and sources.live:
@@ -102,6 +109,6 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
                               sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
-    written = write_reports(report, formats, settings.output_dir)
+    written = output_formats.write_reports(report, formats, settings.output_dir)
     return ScanRun(report, evaluation, gate, written)
 
