@@ -18,6 +18,7 @@ from scanner.inventory import load_inventory
 from scanner.model import Inventory
 from scanner.report import ScanReport, known_formats, write_reports
 from scanner.rules.loader import load_rules, parse_param_overrides
+from scanner.rules.selection import RuleSelection, select_rules
 from scanner.waivers import load_waivers, waivers_sha256
 from scanner.problems import InputError
 
@@ -33,6 +34,7 @@ class ScanSettings:
     allow_partial: bool = False
     arguments: list[str] = field(default_factory=list)
     sign_key: str | None = None  # Ed25519 private key file that signs the evidence manifest
+    selection: RuleSelection = field(default_factory=RuleSelection)  # --check / --skip-check
 
 @dataclass
 class ScanRun:
@@ -84,7 +86,7 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     """Bad input raises InputError before anything is collected."""
     started = now()
     formats = check_formats(settings.formats)
-    rules = load_rules(settings.rules or None, parse_param_overrides(settings.params))
+    rules = select_rules(load_rules(settings.rules or None, parse_param_overrides(settings.params)), settings.selection)
     waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
     as_of = settings.as_of or started
@@ -93,7 +95,8 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     gate = decide(evaluation, settings.fail_on, settings.allow_partial)
     report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
                           finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
-                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
+                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
+                          rule_selection=settings.selection.to_dict() if settings.selection else None)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = write_reports(report, formats, settings.output_dir)

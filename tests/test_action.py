@@ -250,6 +250,17 @@ def test_inputs_become_arguments_without_shell_expansion(recorded, workspace):
     assert not (workspace / "pwned").exists() and not (workspace / "also-pwned").exists()
 
 
+def test_check_and_skip_check_inputs_become_repeated_options(recorded, workspace):
+    result, calls = recorded(sources="--inventory inventory.json", check="ACM-*\n  exp-001", **{"skip-check": "ACM-004 *"})
+    assert result.exit_code == 0, result.log
+    argv = calls[0]
+    pairs = [(argv[i], argv[i + 1]) for i, a in enumerate(argv) if a in ("--check", "--skip-check")]
+    assert pairs == [("--check", "ACM-*"), ("--check", "exp-001"), ("--skip-check", "ACM-004"), ("--skip-check", "*")]
+    assert not (workspace / "ACM-004").exists()
+    result, calls = recorded(sources="--inventory inventory.json")
+    assert "--check" not in calls[0] and "--skip-check" not in calls[0]
+
+
 def test_sign_key_and_allow_partial_are_passed_only_when_set(recorded):
     result, calls = recorded(sources="--inventory inventory.json")
     assert result.exit_code == 0, result.log

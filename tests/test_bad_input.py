@@ -169,8 +169,8 @@ def test_waiver_with_naive_expiry(cli, write_file):
 
 @pytest.mark.parametrize("value, fragment", [
     ("2026-06-01T00:00:00", "has no time zone"),
-    ("next tuesday", "is not an ISO 8601 date or timestamp"),
-    ("2026-13-01", "is not an ISO 8601 date or timestamp"),
+    ("next tuesday", "is not a date like 2026-06-01 or an ISO 8601 timestamp"),
+    ("2026-13-01", "is not a date like 2026-06-01 or an ISO 8601 timestamp"),
 ])
 def test_as_of_must_be_a_zoned_timestamp(cli, value, fragment, tmp_path):
     assert_clean_error(cli("scan", "--inventory", LANDING_ZONE, "--as-of", value, "--output-dir", tmp_path), "--as-of", fragment)

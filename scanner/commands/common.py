@@ -60,8 +60,8 @@ def parse_as_of(text: str | None) -> datetime | None:
         raise InputError(Problem("--as-of", f"{text!r} has no time zone: add 'Z' or an offset such as +02:00, "
                                             "or give a date (midnight UTC)")) from None
     except ValueError:
-        raise InputError(Problem("--as-of", f"{text!r} is not an ISO 8601 date or timestamp "
-                                            "(e.g. 2026-06-01 or 2026-06-01T00:00:00Z)")) from None
+        raise InputError(Problem("--as-of", f"{text!r} is not a date like 2026-06-01 or an ISO 8601 "
+                                            "timestamp with a zone like 2026-06-01T00:00:00Z")) from None
 
 
 def split_list(values: list[str] | None) -> list[str]:
@@ -74,6 +74,13 @@ def split_list(values: list[str] | None) -> list[str]:
 
 def build_sources(config: dict[str, Any] | None = None, **raw: Any) -> SourceOptions:
     config = config or {}
+    if raw.get("inventory"):
+        if raw.get("shard"):
+            raise InputError(Problem("--shard", "partitions the units a live collection reads; a saved "
+                                                "--inventory is evaluated whole (merge shards with certscan merge)"))
+        # The command line wins: --inventory replaces the config file's live sources.
+        config = {key: value for key, value in config.items()
+                  if key not in ("aws", "azure", "paths", "endpoints", "pkcs12_password_env")}
     aws_cfg = config.get("aws") or {}
     azure_cfg = config.get("azure") or {}
     regions = split_list([raw["regions"]] if raw.get("regions") else aws_cfg.get("regions"))

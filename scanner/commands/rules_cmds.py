@@ -12,7 +12,9 @@ from scanner.config import load_config, params_as_pairs, pick
 from scanner.controls import load_catalogs, matrix_rows
 from scanner.problems import InputError, Problem
 from scanner.report.results_json import read as read_results
+from scanner.report.rules_view import print_rule
 from scanner.rules.loader import load_rules, parse_param_overrides
+from scanner.rules.selection import find_rule
 from scanner.waivers import load_waivers
 
 rules_app = typer.Typer(help="List the loaded rules or show one.", no_args_is_help=True)
@@ -56,26 +58,14 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. ACM-00
                json_out: Annotated[bool, typer.Option("--json", help="JSON for tools.")] = False):
     """One rule: title, params with defaults, controls, remediation."""
     loaded, _ = _load(rules, param, config)
-    rule = next((r for r in loaded if r.id == rule_id), None)
+    rule = find_rule(loaded, rule_id)
     if rule is None:
-        raise InputError(Problem(None, f"no loaded rule has id {rule_id!r}", rule_id=rule_id))
+        raise InputError(Problem(None, f"no loaded rule has id {rule_id!r} (see certscan rules list)"))
     data = rule.to_dict()
     if json_out:
         print(json.dumps(data, indent=2, sort_keys=True))
         return
-    console = Console()
-    console.print(f"[bold]{rule.id}[/bold]  {rule.title}")
-    console.print(f"severity: {rule.severity}   resource: {', '.join(data['resource'])}   "
-                  f"pack: {rule.pack.display_path}:{rule.line}")
-    if rule.description and rule.description != rule.title:
-        console.print(rule.description)
-    for name, p in data["params"].items():
-        console.print(f"param {name}: {p['value']!r} (default {p['default']!r})")
-    for fw, refs in data["controls"].items():
-        console.print(f"{fw}: " + ", ".join(f"{r['id']} [{r['basis']}]" for r in refs))
-    if rule.remediation:
-        console.print(f"remediation: {rule.remediation.strip()}")
-
+    print_rule(rule, data, Console(highlight=False))
 
 def controls(framework: Annotated[Optional[str], typer.Option("--framework", help="Only this framework id.")] = None,
              results: Annotated[Optional[str], typer.Option("--results", help="A certscan-results.json: add pass/fail counts.")] = None,

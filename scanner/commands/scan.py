@@ -13,6 +13,7 @@ from scanner.config import load_config, params_as_pairs, pick
 from scanner.gate import FAIL_ON_CHOICES
 from scanner.pipeline import ScanSettings, run_scan
 from scanner.problems import InputError, Problem
+from scanner.rules.selection import RuleSelection
 from scanner.report.console import print_summary
 from scanner.signing import load_private_key
 
@@ -25,11 +26,13 @@ OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Wher
 FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
+CheckOpt = Annotated[Optional[list[str]], typer.Option("--check", help="Evaluate only these rules: ID or glob such as 'ACM-*' (repeatable, any case).")]
+SkipCheckOpt = Annotated[Optional[list[str]], typer.Option("--skip-check", help="Do not evaluate these rules: ID or glob (repeatable, any case).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
 def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
-                          allow_partial, sign_key: Optional[str] = None) -> ScanSettings:
+                          allow_partial, sign_key: Optional[str] = None, check=None, skip_check=None) -> ScanSettings:
     fail_on = pick(fail_on, config, "fail_on", "high")
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
@@ -49,6 +52,8 @@ def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, 
         allow_partial=bool(pick(allow_partial, config, "allow_partial", False)),
         arguments=invocation_arguments(),
         sign_key=sign_key,
+        selection=RuleSelection(tuple(split_list(pick(check, config, "check", []))),
+                                tuple(split_list(pick(skip_check, config, "skip_check", [])))),
     )
 
 
@@ -65,11 +70,13 @@ def scan(
     fail_on: FailOnOpt = None,
     allow_partial: AllowPartialOpt = None,
     sign_key: SignKeyOpt = None,
+    check: CheckOpt = None,
+    skip_check: SkipCheckOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
-                                     sign_key)
+                                     sign_key, check, skip_check)
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     print_summary(run.report, Console())

@@ -16,7 +16,9 @@ from scanner.yamlfile import load_json
 
 
 def results_document(report: ScanReport) -> dict[str, Any]:
+    selection = {"rule_selection": report.rule_selection} if report.rule_selection else {}
     return {
+        **selection,
         "schema_version": 1,
         "scan_id": report.scan_id,
         "as_of": format_time(report.as_of),
@@ -49,6 +51,7 @@ def read(path: str | Path) -> ScanReport:
             results=[Result.from_dict(r) for r in data["results"]], coverage=data["coverage"],
             errors=data["errors"], waivers=data.get("waivers", []), gate=data.get("gate", {}),
             summary=data.get("summary", {}), tool_version=data.get("tool", {}).get("version", "unknown"),
+            rule_selection=data.get("rule_selection"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(Problem(str(path), f"not a certscan results file: {exc}")) from None

@@ -88,6 +88,9 @@ def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, An
                catalogs: dict[str, Framework] | None = None) -> list[Rule]:
     """All rules of the given packs, compiled, sorted by id. Raises InputError with every problem."""
     overrides = overrides or {}
+    folded: dict[str, dict[str, Any]] = {}  # rule ids on the command line match whatever their case
+    for rule_id, values in overrides.items():
+        folded.setdefault(rule_id.casefold(), {}).update(values)
     catalogs = catalogs if catalogs is not None else load_catalogs()
     problems: list[Problem] = []
     rules: list[Rule] = []
@@ -123,11 +126,12 @@ def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, An
                                         line=line, path=f"rules[{index}].id", rule_id=rule_id))
                 continue
             seen[rule_id] = (file, line)
-            rule, rule_problems = _compile_rule(spec, doc, index, pack, line, overrides.get(rule_id, {}), catalogs)
+            rule, rule_problems = _compile_rule(spec, doc, index, pack, line, folded.get(rule_id.casefold(), {}), catalogs)
             problems.extend(rule_problems)
             if rule is not None:
                 rules.append(rule)
-    for rule_id in sorted(set(overrides) - set(seen)):
+    loaded_ids = {rule_id.casefold() for rule_id in seen}
+    for rule_id in sorted(r for r in overrides if r.casefold() not in loaded_ids):
         problems.append(Problem("--param", f"no loaded rule has id {rule_id}", rule_id=rule_id))
     if problems:
         raise InputError(problems)
