@@ -16,8 +16,8 @@ from scanner.commands.report_cmds import report, triage
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
 from scanner.commands.summary import summary
-from scanner.gate import EXIT_USAGE
-from scanner.problems import InputError
+from scanner.evaluate.gate import EXIT_USAGE
+from scanner.inputs.problems import InputError
 
 app = typer.Typer(
     name="certscan",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Iterable
 
 from scanner.model import SEVERITIES, days_in_words, format_time
-from scanner.outputs import write_text
+from scanner.report.atomic import write_text
 from scanner.report import ScanReport
 from scanner.report.digest import Digest, build_digest, location_of
 

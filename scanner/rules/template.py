@@ -73,13 +73,14 @@ class Template:
             if head == "params":
                 add(_show(params.get(sub) if sub else params))
             elif head is not None:
-                add(_reader(head, sub))
+                add(_reader(head, sub, captured=head not in FACT_FIELDS and head != "resource_id"))
         parts = tuple(pieces)
         return lambda rec: "".join([piece if piece.__class__ is str else piece(rec) for piece in parts])
 
 
-def _reader(head: str, sub: str | None) -> Callable[[list], str]:
-    """Reads and shows one {head} or {head.sub} of a record (see rules.facts.lookup)."""
+def _reader(head: str, sub: str | None, captured: bool = False) -> Callable[[list], str]:
+    """Reads and shows one {head} or {head.sub} of a record (see rules.facts.lookup). A
+    capture that kept nothing shows as "none", not "unknown": nothing was found."""
     if head == EXPIRY:
         return lambda rec: expiry_in_words(rec[DAYS], rec[BUCKET] == "EXPIRED")
     if sub is None:
@@ -90,6 +91,8 @@ def _reader(head: str, sub: str | None) -> Callable[[list], str]:
 
     def part(rec: list) -> str:
         value = lookup(rec, head)
+        if value is None and captured:
+            return "none"
         if isinstance(value, list):
             value = [item.get(sub) if isinstance(item, dict) else getattr(item, sub, item) for item in value]
         elif isinstance(value, dict):

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Any
 
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 
 class LineDict(dict):
@@ -65,7 +65,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _constr
 
 def _read(path: str | Path | Traversable) -> tuple[str, str]:
     name = str(path)
-    try:  # a Traversable (a shipped file, see scanner.resources) reads itself
+    try:  # a Traversable (a shipped file, see scanner.inputs.resources) reads itself
         return name, (Path(path) if isinstance(path, str) else path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(Problem(name, f"cannot read file: {exc}")) from None
