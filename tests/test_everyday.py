@@ -142,3 +142,27 @@ def test_as_of_in_another_format_is_a_format_error(tmp_path, as_of):
     proc = certscan("scan", "--inventory", LANDING_ZONE, "--as-of", as_of, "--output-dir", tmp_path / "o")
     assert proc.returncode == 2
     assert "is not a date like 2026-06-01" in proc.stderr and "time zone" not in proc.stderr, proc.stderr
+
+
+def test_the_selection_is_in_the_evidence_manifest_and_its_replay(tmp_path):
+    import zipfile
+
+    import jsonschema
+
+    from scanner.inputs import resources
+
+    out = tmp_path / "o"
+    proc = certscan("scan", "--inventory", LANDING_ZONE, *AS_OF, "--fail-on", "none", "--output-dir", out,
+                    "--format", "json,evidence", "--check", "ACM-*", "--skip-check", "acm-004")
+    assert proc.returncode == 0, proc.stderr
+    bundle = zipfile.ZipFile(out / "certscan-evidence.zip")
+    manifest = json.loads(bundle.read("manifest.json"))
+    jsonschema.Draft202012Validator(resources.schema("evidence-manifest.schema.json")).validate(manifest)
+    assert manifest["rule_selection"] == {"check": ["ACM-*"], "skip_check": ["acm-004"]}
+    replay = manifest["replay"]
+    assert replay[replay.index("--check") + 1] == "ACM-*" and replay[replay.index("--skip-check") + 1] == "acm-004"
+    # the replay, run inside the extracted bundle, evaluates the same rules
+    bundle.extractall(tmp_path / "bundle")
+    again = certscan(*replay[1:], "--fail-on", "none", "--output-dir", "replayed", cwd=tmp_path / "bundle")
+    assert again.returncode == 0, again.stderr
+    assert evaluated(tmp_path / "bundle" / "replayed") == evaluated(out)
