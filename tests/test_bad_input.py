@@ -47,7 +47,7 @@ def test_invalid_yaml_names_file_and_line(cli, write_file):
 def test_unknown_operator_names_path_line_and_rule(cli, write_file):
     path = write_file("p.yaml", pack(GOOD_RULE.replace("op: gt", "op: bigger")))
     result = cli("validate", "--rules", path)
-    assert_clean_error(result, f"{path}:10", "rule T-001", "rules[0].assert.op", "'bigger' is not allowed")
+    assert_clean_error(result, f"{path}:10", "rule T-001", "rules[0].assert.op", "'bigger' is not one of")
 
 
 def test_duplicate_rule_ids(cli, write_file):
@@ -108,7 +108,7 @@ def test_unknown_control_id_is_exit_2_for_scan_too(cli, write_file, tmp_path):
 
 def test_unknown_severity(cli, write_file):
     assert_clean_error(cli("validate", "--rules", write_file("p.yaml", pack(GOOD_RULE.replace("severity: medium", "severity: urgent")))),
-                       "rules[0].severity", "'urgent' is not allowed", "'critical'")
+                       "rules[0].severity", "'urgent' is not one of", "'critical'")
 
 
 def test_unknown_parameter_in_rule(cli, write_file):
@@ -193,7 +193,7 @@ def test_bad_options(cli, tmp_path):
 
 def test_bad_config(cli, write_file):
     path = write_file("c.yaml", "apiVersion: certscan/v1\nkind: Config\nfail_on: sometimes\nunknown_key: 1\n")
-    assert_clean_error(cli("validate", "--config", path), f"{path}:3", "fail_on", "unknown key(s)")
+    assert_clean_error(cli("validate", "--config", path), f"{path}:3", "fail_on", "unknown key 'unknown_key'")
 
 
 def test_yaml_duplicate_keys_are_refused(cli, write_file):

@@ -7,7 +7,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scanner.commands.scan import ConfigOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.commands.common import parse_as_of
+from scanner.commands.scan import AsOfOpt, ConfigOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.report.escape import console as esc
+from scanner.usecases import clock
+from scanner.usecases import validate as validate_usecase
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.packs.frameworks import load_catalogs, matrix_rows
 from scanner.inputs.problems import InputError, Problem
@@ -26,14 +30,18 @@ def _load(rules, param, config):
                       parse_param_overrides(params_as_pairs(cfg) + list(param or []))), cfg
 
 
-def validate(rules: RulesOpt = None, param: ParamOpt = None, waivers: WaiversOpt = None, config: ConfigOpt = None):
-    """Check rule packs, control ids, waivers and config; exit 0 when all is valid, 2 otherwise."""
-    loaded, cfg = _load(rules, param, config)
-    waiver_file = pick(waivers, cfg, "waivers", None)
-    found = load_waivers(waiver_file) if waiver_file else []
-    packs = sorted({r.pack.path for r in loaded})
-    Console().print(f"valid: {len(loaded)} rules in {len(packs)} pack(s)"
-                    + (f", {len(found)} waiver(s)" if waiver_file else ""))
+def validate(rules: RulesOpt = None, param: ParamOpt = None, waivers: WaiversOpt = None, config: ConfigOpt = None,
+             as_of: AsOfOpt = None):
+    """Check config, rule packs, control ids and waivers, all at once; exit 0 when all is valid, 2 otherwise."""
+    result = validate_usecase.validate(rules, param, waivers, config, parse_as_of(as_of) or clock.now())
+    err = Console(stderr=True, highlight=False)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {esc(warning)}", soft_wrap=True)
+    if result.problems:
+        raise InputError(result.problems)
+    packs = sorted({r.pack.path for r in result.rules})
+    Console(highlight=False).print(f"valid: {len(result.rules)} rules in {len(packs)} pack(s)"
+                                   + (f", {len(result.waivers)} waiver(s)" if result.waivers_file else ""))
 
 
 @rules_app.command("list")

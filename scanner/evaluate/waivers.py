@@ -4,6 +4,7 @@ would have covered say so; every waiver's state is reported (active, expired, un
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 import hashlib
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any
 
 from scanner.model import NaiveDatetimeError, Result, Waiver, format_time, parse_time
 from scanner.inputs.problems import InputError, Problem
-from scanner.inputs.schema_check import check
+from scanner.inputs.schema_check import check, rule_indexes, short
 from scanner.inputs.yamlfile import line_of, load_yaml
 
 WAIVABLE = frozenset({"fail", "error"})
@@ -29,14 +30,27 @@ def waivers_sha256(path: str | Path) -> str:
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:
+    waivers, problems = read_waivers(path)
+    if problems:
+        raise InputError(problems)
+    return waivers
+
+
+def read_waivers(path: str | Path) -> tuple[list[Waiver], list[Problem]]:
+    """The well-formed waivers of a file and every problem of the others (a file that cannot
+    be read or parsed at all raises InputError)."""
     name = str(path)
     doc = load_yaml(path)
     problems = check(doc, "waivers.schema.json", name)
-    if problems:
+    # Well-formed entries are still checked when others are not: every problem in one run.
+    malformed, _ = rule_indexes(problems, "waivers")
+    if not (isinstance(doc, dict) and isinstance(doc.get("waivers"), list)):
         raise InputError(problems)
     waivers = []
     seen: set[str] = set()
     for index, entry in enumerate(doc["waivers"]):
+        if index in malformed:
+            continue
         line = line_of(doc, ["waivers", index])
         if entry["id"] in seen:
             problems.append(Problem(name, f"duplicate waiver id {entry['id']!r}", line=line, path=f"waivers[{index}].id"))
@@ -44,14 +58,30 @@ def load_waivers(path: str | Path) -> list[Waiver]:
         try:
             expires = parse_time(entry["expires"])
         except (ValueError, NaiveDatetimeError) as exc:
-            problems.append(Problem(name, f"expires: {exc}", line=line_of(doc, ["waivers", index, "expires"]),
+            problems.append(Problem(name, f"{short(entry['expires'])} is not a real date or time: {exc}",
+                                    line=line_of(doc, ["waivers", index, "expires"]),
                                     path=f"waivers[{index}].expires"))
             continue
         waivers.append(Waiver(entry["id"], entry["rule"], entry["resource"], entry["justification"].strip(),
                               entry["approved_by"], expires, name, line))
-    if problems:
-        raise InputError(problems)
-    return waivers
+    return waivers, problems
+
+
+def unmatched_waivers(waivers: list[Waiver], rule_ids: list[str]) -> list[Problem]:
+    """Waivers whose rule id or glob matches none of the loaded rules: a typo (WILDCARD-01)
+    would otherwise pass and silently waive nothing."""
+    problems = []
+    for waiver in waivers:
+        if not any(_matches(waiver.rule, rule_id) for rule_id in rule_ids):
+            close = difflib.get_close_matches(waiver.rule, rule_ids, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else " (see certscan rules list)"
+            problems.append(Problem(waiver.file, f"waiver {waiver.id}: rule {short(waiver.rule)} matches no loaded "
+                                                 f"rule{hint}", line=waiver.line))
+    return problems
+
+
+def expired_waivers(waivers: list[Waiver], as_of: datetime) -> list[Waiver]:
+    return [waiver for waiver in waivers if waiver.expires <= as_of]
 
 
 @dataclass

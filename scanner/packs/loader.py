@@ -17,7 +17,7 @@ from scanner.inputs.problems import InputError, Problem, json_path
 from scanner.rules.conditions import ConditionCompiler
 from scanner.rules.model import PackInfo, Rule
 from scanner.rules.template import Template, allowed_heads
-from scanner.inputs.schema_check import check
+from scanner.inputs.schema_check import check, rule_indexes
 from scanner.inputs.yamlfile import line_of, load_yaml
 
 BUILTIN = "builtin"
@@ -111,13 +111,19 @@ def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, An
             problems.append(Problem(file, f"cannot read file: {exc}"))
             continue
         found = check(doc, "rulepack.schema.json", file)
-        if found:
-            problems.extend(found)
+        problems.extend(found)
+        # Rules the schema accepts are still compiled and checked when others in the file are
+        # not: every problem of every file is reported in one run.
+        malformed, _ = rule_indexes(found)
+        if not (isinstance(doc, dict) and isinstance(doc.get("rules"), list)):
             continue
+        metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         display = resources.builtin_display_path(path) if builtin else _repo_relative(path)
-        pack = PackInfo(doc["metadata"]["name"], doc["metadata"]["version"], file, display,
+        pack = PackInfo(str(metadata.get("name", "")), str(metadata.get("version", "")), file, display,
                         hashlib.sha256(raw).hexdigest(), builtin)
         for index, spec in enumerate(doc["rules"]):
+            if index in malformed:
+                continue
             line = line_of(doc, ["rules", index]) or 0
             rule_id = spec["id"]
             if rule_id in seen:

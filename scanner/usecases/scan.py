@@ -18,7 +18,7 @@ from scanner.inputs.inventory_file import load_inventory
 from scanner.model import Inventory
 from scanner.report import ScanReport, known_formats, write_reports
 from scanner.packs.loader import load_rules, parse_param_overrides
-from scanner.evaluate.waivers import load_waivers, waivers_sha256
+from scanner.evaluate.waivers import load_waivers, unmatched_waivers, waivers_sha256
 from scanner.inputs.problems import InputError
 from scanner.packs.selection import RuleSelection, select_rules
 
@@ -86,9 +86,13 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     """Bad input raises InputError before anything is collected."""
     started = now()
     formats = check_formats(settings.formats)
-    rules = select_rules(load_rules(settings.rules or None, parse_param_overrides(settings.params)), settings.selection)
+    loaded = load_rules(settings.rules or None, parse_param_overrides(settings.params))
     waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
+    unmatched = unmatched_waivers(waivers, [rule.id for rule in loaded])  # against every loaded rule, not the selection
+    if unmatched:
+        raise InputError(unmatched)
+    rules = select_rules(loaded, settings.selection)
     as_of = settings.as_of or started
     inventory = gather(sources, started)
     evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id_for(inventory, rules, waivers, as_of))
