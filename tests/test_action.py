@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -70,6 +71,75 @@ def test_failing_scan_fails_the_step_after_writing_outputs_and_summary(action, w
     for resource in {r["resource_id"] for r in blocking}:
         assert resource.replace("_", "\\_") in run.summary
     assert f"::error title=certscan::{len(blocking)} finding(s)" in run.log
+
+
+WHEELHOUSE = Path(sys.prefix) / "wheelhouse"  # the lock's files, downloaded by `make` (see Makefile)
+
+
+def test_the_real_install_step_installs_from_the_lock_and_scans(tmp_path, workspace):
+    """The install step as a runner runs it: a venv from setup-python's interpreter, the
+    dependencies from requirements/action.lock with --require-hashes, certscan from the
+    action's checkout (a copy here, so the build leaves nothing in this worktree), pip check.
+    Only the index is swapped for the lock's files on disk."""
+    if not WHEELHOUSE.is_dir():
+        pytest.fail(f"{WHEELHOUSE} is missing: `make test` downloads it from requirements/action.lock")
+    action_path = tmp_path / "action"
+    shutil.copytree(REPO, action_path, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "reports",
+                                                                      "__pycache__", ".pytest_cache", "tests", "bench"))
+    runner = CompositeRunner(workspace, tmp_path / "runner-temp", action_path=action_path, real_install=True,
+                             extra_env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE),
+                                        "PIP_CONFIG_FILE": os.devnull})
+    run = runner.run(sources="--inventory inventory.json", args=AS_OF, formats="json,sarif")
+    assert "install" in run.steps_run, run.log
+    assert run.exit_code == 1, run.log  # the landing zone has findings at or above high
+    venv = tmp_path / "runner-temp" / "certscan-venv"
+    assert (venv / "bin" / "certscan").is_file()
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import scanner, boto3, azure.identity; print(scanner.__file__)"],
+                           capture_output=True, text=True, cwd=workspace)
+    assert where.returncode == 0, where.stderr
+    assert Path(where.stdout.strip()).is_relative_to(venv)
+    assert results_of(workspace, run.outputs)["as_of"] == "2026-06-01T00:00:00Z"
+    assert (workspace / run.outputs["sarif-file"]).is_file()
+
+
+def test_the_lock_matches_pyproject():
+    """requirements/action.lock pins, with hashes, every dependency of certscan and of each
+    extra the source registry declares (what the Action's sources need), in versions
+    pyproject.toml allows, plus the build backend. After a change to the dependencies,
+    `make lock` refreshes it."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from scanner.collect import registry
+
+    text = (REPO / "requirements" / "action.lock").read_text()
+    pinned: dict[str, str] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        match = re.match(r"([A-Za-z0-9_.\-\[\]]+)==([^\s;]+)", block)
+        if not match:
+            continue
+        assert "--hash=sha256:" in block, f"no hash for {match.group(0)}"
+        pinned[canonicalize_name(match.group(1).split("[")[0])] = match.group(2)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = [e for e in registry_extras(registry) if e]
+    wanted = list(project["dependencies"])
+    for extra in extras:
+        wanted += project["optional-dependencies"][extra]
+    build = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    for spec in wanted + build:
+        req = Requirement(spec)
+        name = canonicalize_name(req.name)
+        assert name in pinned, f"{spec} is not in requirements/action.lock: run `make lock`"
+        assert req.specifier.contains(pinned[name], prereleases=True), \
+            f"{spec} is not met by the locked {pinned[name]}: run `make lock`"
+    header = text.splitlines()[1]
+    assert all(f"--extra {extra}" in header for extra in extras) and "--generate-hashes" in header
+
+
+def registry_extras(registry) -> list[str]:
+    proc = subprocess.run([sys.executable, "-m", "scanner.collect.registry", "--extras"], capture_output=True,
+                          text=True, check=True)
+    return [e.strip() for e in proc.stdout.strip().split(",")]
 
 
 def test_passing_scan_with_a_rule_pack_below_the_threshold(action, workspace):
@@ -354,9 +424,10 @@ def test_install_step_outputs_cover_what_the_scan_step_reads():
     assert read and read == written
 
 
-def test_setup_python_caches_pip_keyed_on_the_actions_own_pyproject(action, workspace):
+def test_setup_python_caches_pip_keyed_on_the_actions_own_lock(action, workspace):
     """setup-python hashes cache-dependency-path inside the workspace only: when it runs, a
-    copy of the action's pyproject.toml must be there; afterwards the workspace is as before."""
+    copy of the action's requirements/action.lock must be there; afterwards the workspace is
+    as before."""
     seen = {}
 
     def at_setup_python(uses, given):
@@ -370,7 +441,7 @@ def test_setup_python_caches_pip_keyed_on_the_actions_own_pyproject(action, work
     assert seen["uses"].startswith("actions/setup-python@")
     assert seen["given"]["cache"] == "pip"
     assert seen["given"]["python-version"] == "3.11"
-    assert seen["key"] == (REPO / "pyproject.toml").read_bytes()
+    assert seen["key"] == (REPO / "requirements" / "action.lock").read_bytes()
     assert sorted(p.name for p in workspace.iterdir()) == sorted(before + ["certscan-reports"])
 
 
