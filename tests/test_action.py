@@ -30,6 +30,7 @@ SHA_PIN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9
 SHARDED_WORKFLOW_FILE = REPO / "examples" / "workflows" / "certscan-sharded.yml"
 LINTED = [ACTION_FILE, WORKFLOW_FILE, SHARDED_WORKFLOW_FILE]
 LINTED_IDS = ["action", "example-workflow", "sharded-workflow"]
+CERTSCAN_USES = "certscan/certscan@"
 OWN_FILES = ("certscan.sarif", "certscan-junit.xml", "certscan-results.json", "certscan-evidence.zip")
 
 
@@ -331,6 +332,52 @@ def test_check_and_skip_check_inputs_become_repeated_options(recorded, workspace
     assert "--check" not in calls[0] and "--skip-check" not in calls[0]
 
 
+@pytest.mark.parametrize("inputs, files, anchor", [
+    ({}, [], ".github/workflows/certscan.yml"),
+    ({"config": "certscan.yaml"}, [], "certscan.yaml"),
+    ({"config": "certscan.yaml", "rules": "builtin policy/org.yaml"}, ["policy/org.yaml"], "policy/org.yaml"),
+    ({"rules": "builtin missing.yaml"}, [], ".github/workflows/certscan.yml"),
+])
+def test_sarif_anchor_is_a_file_of_the_users_repository(tmp_path, workspace, inputs, files, anchor):
+    for name in files:
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text("rules: []\n")
+    log = tmp_path / "argv.jsonl"
+    script = tmp_path / "fake_certscan.py"
+    script.write_text(FAKE_CERTSCAN)
+    launcher = tmp_path / "fake-bin" / "certscan"
+    launcher.parent.mkdir()
+    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
+    launcher.chmod(0o755)
+    runner = CompositeRunner(workspace, tmp_path / "runner-temp", launcher, extra_env={
+        "FAKE_LOG": str(log), "GITHUB_REPOSITORY": "octo/estate",
+        "GITHUB_WORKFLOW_REF": "octo/estate/.github/workflows/certscan.yml@refs/heads/main"})
+    assert runner.run(sources="--inventory inventory.json", **inputs).exit_code == 0
+    argv = json.loads(log.read_text().splitlines()[0])
+    assert argv[argv.index("--sarif-anchor") + 1] == anchor
+
+
+def test_with_an_anchor_shipped_rules_point_at_it_and_without_at_their_pack(tmp_path, workspace):
+    out = tmp_path / "o"
+    proc = subprocess.run([str(TOOLS / "certscan"), "scan", "--inventory", "inventory.json", *AS_OF.split(),
+                           "--rules", "builtin", "--fail-on", "none", "--format", "sarif", "--output-dir", str(out),
+                           "--sarif-anchor", ".github/workflows/certscan.yml"],
+                          cwd=workspace, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((out / "certscan.sarif").read_text())["runs"][0]["results"]
+    assert results
+    for result in results:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical == {"artifactLocation": {"uri": ".github/workflows/certscan.yml"}, "region": {"startLine": 1}}
+    without = subprocess.run([str(TOOLS / "certscan"), "scan", "--inventory", "inventory.json", *AS_OF.split(),
+                              "--fail-on", "none", "--format", "sarif", "--output-dir", str(out)],
+                             cwd=workspace, capture_output=True, text=True, timeout=120)
+    assert without.returncode == 0
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads((out / "certscan.sarif").read_text())["runs"][0]["results"]}
+    assert uris and all(uri.startswith("policies/") for uri in uris)
+
+
 def test_sign_key_and_allow_partial_are_passed_only_when_set(recorded):
     result, calls = recorded(sources="--inventory inventory.json")
     assert result.exit_code == 0, result.log
@@ -463,7 +510,7 @@ def test_sharded_workflow_collects_every_shard_and_gates_on_their_merge():
     collect, gate = doc["jobs"]["collect"], doc["jobs"]["gate"]
     shards = collect["strategy"]["matrix"]["shard"]
     assert shards == list(range(1, len(shards) + 1)) and len(shards) > 1
-    scan = next(s for s in collect["steps"] if s.get("uses") == "./")
+    scan = next(s for s in collect["steps"] if s.get("uses", "").startswith(CERTSCAN_USES))
     assert "--shard ${{ matrix.shard }}/${{ strategy.job-total }}" in scan["with"]["sources"]
     assert "json" in scan["with"]["formats"].split(",")
     upload = next(s for s in collect["steps"] if "upload-artifact" in s.get("uses", ""))
@@ -475,7 +522,29 @@ def test_sharded_workflow_collects_every_shard_and_gates_on_their_merge():
                for n in shards)
     merge = next(s for s in gate["steps"] if "run" in s and " merge " in s["run"])
     assert f"{download['with']['path']}/*/certscan-inventory.json" in merge["run"]
-    evaluate = next(s for s in gate["steps"] if s.get("uses") == "./")
+    evaluate = next(s for s in gate["steps"] if s.get("uses", "").startswith(CERTSCAN_USES))
     output = re.search(r"--output (\S+)", merge["run"]).group(1)
     assert evaluate["with"]["sources"] == f"--inventory {output}"
     assert gate["steps"].index(merge) < gate["steps"].index(evaluate)
+
+
+@pytest.mark.parametrize("path", [WORKFLOW_FILE, SHARDED_WORKFLOW_FILE], ids=["example-workflow", "sharded-workflow"])
+def test_example_workflows_drop_into_a_repository_without_certscans_files(path, action, workspace):
+    """Pasted into another repository: certscan comes from a pinned `uses:`, and every input
+    that names a file names one that repository may lack only behind a comment. The scan step's
+    inputs, run through the action in a workspace with nothing of certscan's, scan cleanly."""
+    doc = yaml.safe_load(path.read_text())
+    steps = [step for job in doc["jobs"].values() for step in job["steps"]]
+    ours = [step for step in steps if step.get("uses", "").startswith(CERTSCAN_USES)]
+    assert ours and not any(step.get("uses", "").startswith("./") for step in steps)
+    for step in ours:
+        assert SHA_PIN.match(step["uses"])
+        given = dict(step["with"])
+        assert not {"rules", "waivers", "config"} & set(given), "packs, waivers and config stay optional"
+        given["sources"] = "--inventory inventory.json"  # the example's clouds are not reachable here
+        given["args"] = AS_OF
+        run = action.run(**{k: str(v) for k, v in given.items()})
+        assert run.exit_code in (0, 1), run.log
+        assert "no such" not in run.log
+    text = path.read_text()
+    assert "certscan/rules" not in re.sub(r"#.*", "", text)

@@ -32,6 +32,7 @@ CheckOpt = Annotated[Optional[list[str]], typer.Option("--check", help="Evaluate
 SkipCheckOpt = Annotated[Optional[list[str]], typer.Option("--skip-check", help="Do not evaluate these rules: ID or glob (repeatable, any case).")]
 NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
 PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan).")]
+SarifAnchorOpt = Annotated[Optional[str], typer.Option("--sarif-anchor", help="In SARIF, point results of the shipped rules at this file of your repository, line 1 (the Action passes your rule pack, config or workflow file).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
@@ -76,6 +77,7 @@ def scan(
     sign_key: SignKeyOpt = None,
     check: CheckOpt = None,
     skip_check: SkipCheckOpt = None,
+    sarif_anchor: SarifAnchorOpt = None,
     notify: NotifyOpt = None,
     pushgateway: PushgatewayOpt = None,
 ):
@@ -83,6 +85,7 @@ def scan(
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
                                      sign_key, check, skip_check)
+    settings.sarif_anchor = sarif_anchor
     routes = notify_usecase.load(notify) if notify else None  # a bad routes file is exit 2 before collecting
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)

@@ -54,6 +54,7 @@ class ScanReport:
     sources: dict[str, Any] = field(default_factory=dict)
     sign_key: str | None = None  # path of the Ed25519 key that signs the evidence manifest (never its bytes)
     rule_selection: dict[str, Any] | None = None  # --check / --skip-check patterns, when given
+    sarif_anchor: str | None = None  # --sarif-anchor: the file of the user's repository shipped rules point at
 
     def rule(self, rule_id: str) -> dict[str, Any] | None:
         return next((r for r in self.rules if r["id"] == rule_id), None)

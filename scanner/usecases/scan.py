@@ -35,6 +35,7 @@ class ScanSettings:
     arguments: list[str] = field(default_factory=list)
     sign_key: str | None = None  # Ed25519 private key file that signs the evidence manifest
     selection: RuleSelection = field(default_factory=RuleSelection)  # --check / --skip-check
+    sarif_anchor: str | None = None  # SARIF locations of shipped rules (see report.sarif)
 
 @dataclass
 class ScanRun:
@@ -100,7 +101,8 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
                           finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
                           sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
-                          rule_selection=settings.selection.to_dict() if settings.selection else None)
+                          rule_selection=settings.selection.to_dict() if settings.selection else None,
+                          sarif_anchor=settings.sarif_anchor)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = write_reports(report, formats, settings.output_dir)
