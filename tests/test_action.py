@@ -315,7 +315,7 @@ def test_inputs_become_arguments_without_shell_expansion(recorded, workspace):
         "--as-of", "2026-06-01", "--param", "'ACM-003.days=45'",
         "--rules", "builtin", "--rules", "policy/org.yaml", "--rules", "policy/extra",
         "--waivers", "waivers dir/waivers.yaml", "--config", "certscan.yaml", "--fail-on", "high",
-        "--allow-partial", "--sign-key", "/tmp/runner/key with space.pem",
+        "--allow-partial", "--sign-key", "/tmp/runner/key with space.pem", "--sarif-anchor", "certscan.yaml",
         "--format", "json,sarif,junit", "--output-dir", "certscan-reports",
     ]
     assert not (workspace / "pwned").exists() and not (workspace / "also-pwned").exists()
