@@ -12,7 +12,7 @@ from scanner.commands.scan import AsOfOpt, ConfigOpt, ParamOpt, RulesOpt, Waiver
 from scanner.inputs.problems import InputError
 from scanner.usecases import clock
 from scanner.inputs.config import load_config, params_as_pairs, pick
-from scanner.report.console import controls_table, print_rule, rules_table
+from scanner.report.console import print_controls, print_rule, print_rules
 from scanner.report.escape import console as c
 from scanner.usecases import policy
 
@@ -46,7 +46,7 @@ def rules_list(rules: RulesOpt = None, config: ConfigOpt = None,
     if json_out:
         print(json.dumps([r.to_dict() for r in loaded], indent=2, sort_keys=True, allow_nan=False))
         return
-    Console().print(rules_table(loaded))
+    print_rules(Console(), loaded)
 
 
 @rules_app.command("show")
@@ -73,4 +73,4 @@ def controls(framework: Annotated[Optional[str], typer.Option("--framework", hel
     if json_out:
         print(json.dumps(rows, indent=2, sort_keys=True, allow_nan=False))
         return
-    Console().print(controls_table(rows))
+    print_controls(Console(), rows)
