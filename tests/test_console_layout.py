@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import functools
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,22 @@ def test_demo_summary_names_domain_bucket_account_explains_fail_on_none_and_says
     assert "fail-on=none means the demo reports" in text and "fails on none of them" in text
     assert "would fail (exit 1)" in text
     assert "Next:" in text and "certscan scan --aws" in text
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_triage_says_how_many_are_not_shown_and_where_they_all_are(width, tmp_path):
+    """Issue 18: "Expiring within 30 days (28)" showed 15 rows and said nothing of the other 13;
+    the owners table stopped at 15 of 22 the same way."""
+    out = tmp_path / "out"
+    proc = certscan("triage", "--inventory", DEMO_INVENTORY, "--as-of", AS_OF, "--days", "30", "--output-dir", out,
+                    columns=width)
+    assert proc.returncode in (0, 1), proc.stderr
+    text = proc.stdout
+    assert "Expiring within 30 days (28)" in text
+    assert f"… and 13 more (full list in {out}/certscan-expiring.csv)" in text
+    with open(out / "certscan-expiring.csv", newline="") as handle:
+        listed = list(csv.DictReader(handle))
+    assert len(listed) == 28
+    assert_whole(text, {row["resource_id"] for row in listed[:15]})
+    owners = re.search(r"Owners to contact \((\d+)\)", text)
+    assert owners and f"… and {int(owners.group(1)) - 15} more (full list in {out}/certscan-findings.csv)" in text

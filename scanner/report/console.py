@@ -15,7 +15,7 @@ from rich.table import Table
 
 from scanner.report.layout import Column, print_records
 
-from scanner.model import BUCKETS, SEVERITIES
+from scanner.model import BUCKETS, SEVERITIES, days_in_words
 from scanner.report import ScanReport
 from scanner.report.escape import console as c
 
@@ -90,7 +90,19 @@ def print_written(paths, console: Console) -> None:
         console.print(f"wrote {c(path)}", style="dim")
 
 
-def print_triage(d, mode: str, console: Console) -> None:
+EXPIRING_COLUMNS = [Column("expiry"), Column("bucket"), Column("resource"), Column("owner")]
+OWNER_COLUMNS = [Column("owner"), Column("failing", justify="right"), Column("worst"), Column("rules", identifier=False)]
+
+
+def _more(count: int, file: str | None) -> str | None:
+    """The line under a capped list: how many are not shown, and where they all are."""
+    if count <= 0:
+        return None
+    return f"… and {count} more" + (f" (full list in {c(file)})" if file else " (--mode technical lists them all)")
+
+
+def print_triage(d, mode: str, console: Console, expiring_file: str | None = None,
+                 findings_file: str | None = None) -> None:
     """The triage digest: buckets with escalation, what expires soon, owners to contact, gaps."""
     console.print(f"[bold]certscan triage[/bold] scan {c(d.scan_id)} as of {d.as_of.isoformat()}  "
                   f"certificates: {d.certificates}  risk: [bold]{c(d.risk_level)}[/bold]")
@@ -102,18 +114,16 @@ def print_triage(d, mode: str, console: Console) -> None:
                         c(b.escalation.owner))
     console.print(buckets)
     limit = None if mode == "technical" else 15
-    soon = Table(title=f"Expiring within {d.days} days ({len(d.expiring)})", show_edge=False)
-    for column in ("days", "bucket", "resource", "owner"):
-        soon.add_column(column)
-    for row in d.expiring[:limit]:
-        soon.add_row(str(row.days_to_expiry), c(row.bucket or "-"), c(row.resource_id), c(row.owner or "-"))
-    console.print(soon)
-    owners = Table(title="Owners to contact", show_edge=False)
-    for column in ("owner", "failing", "worst", "rules"):
-        owners.add_column(column)
-    for row in d.owners[:limit]:
-        owners.add_row(c(row.name), str(row.failing), c(row.worst), c(", ".join(row.rules)))
-    console.print(owners)
+    expiring = d.expiring[:limit]
+    more = len(d.expiring) - len(expiring)
+    print_records(console, f"Expiring within {d.days} days ({len(d.expiring)})", EXPIRING_COLUMNS,
+                  [[c(days_in_words(row.days_to_expiry)), c(row.bucket or "-"), c(row.resource_id), c(row.owner or "-")]
+                   for row in expiring],
+                  _more(more, expiring_file))
+    owners = d.owners[:limit]
+    print_records(console, f"Owners to contact ({len(d.owners)})", OWNER_COLUMNS,
+                  [[c(row.name), str(row.failing), c(row.worst), c(", ".join(row.rules))] for row in owners],
+                  _more(len(d.owners) - len(owners), findings_file))
     for gap in d.gaps[:20]:
         console.print(f"[red]gap:[/red] {c(gap.kind)} {c(gap.where)}: {c(gap.detail)}")
 
