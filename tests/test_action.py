@@ -277,10 +277,10 @@ def recorded(tmp_path, workspace):
     launcher.chmod(0o755)
     log = tmp_path / "argv.jsonl"
 
-    def run(plan: dict | None = None, **inputs):
+    def run(plan: dict | None = None, env: dict[str, str] | None = None, **inputs):
         log.write_text("")
         runner = CompositeRunner(workspace, tmp_path / "runner-temp", launcher,
-                                 extra_env={"FAKE_LOG": str(log), "FAKE_PLAN": json.dumps(plan or {})})
+                                 extra_env={"FAKE_LOG": str(log), "FAKE_PLAN": json.dumps(plan or {}), **(env or {})})
         result = runner.run(**inputs)
         calls = [json.loads(line) for line in log.read_text().splitlines()]
         return result, calls
@@ -327,22 +327,15 @@ def test_check_and_skip_check_inputs_become_repeated_options(recorded, workspace
     ({"config": "certscan.yaml", "rules": "builtin policy/org.yaml"}, ["policy/org.yaml"], "policy/org.yaml"),
     ({"rules": "builtin missing.yaml"}, [], ".github/workflows/certscan.yml"),
 ])
-def test_sarif_anchor_is_a_file_of_the_users_repository(tmp_path, workspace, inputs, files, anchor):
+def test_sarif_anchor_is_a_file_of_the_users_repository(recorded, workspace, inputs, files, anchor):
     for name in files:
         (workspace / name).parent.mkdir(parents=True, exist_ok=True)
         (workspace / name).write_text("rules: []\n")
-    log = tmp_path / "argv.jsonl"
-    script = tmp_path / "fake_certscan.py"
-    script.write_text(FAKE_CERTSCAN)
-    launcher = tmp_path / "fake-bin" / "certscan"
-    launcher.parent.mkdir()
-    launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n')
-    launcher.chmod(0o755)
-    runner = CompositeRunner(workspace, tmp_path / "runner-temp", launcher, extra_env={
-        "FAKE_LOG": str(log), "GITHUB_REPOSITORY": "octo/estate",
-        "GITHUB_WORKFLOW_REF": "octo/estate/.github/workflows/certscan.yml@refs/heads/main"})
-    assert runner.run(sources="--inventory inventory.json", **inputs).exit_code == 0
-    argv = json.loads(log.read_text().splitlines()[0])
+    result, calls = recorded(env={"GITHUB_REPOSITORY": "octo/estate",
+                                  "GITHUB_WORKFLOW_REF": "octo/estate/.github/workflows/certscan.yml@refs/heads/main"},
+                             sources="--inventory inventory.json", **inputs)
+    assert result.exit_code == 0, result.log
+    argv = calls[0]
     assert argv[argv.index("--sarif-anchor") + 1] == anchor
 
 

@@ -124,8 +124,8 @@ def dns_rows(inventory: Inventory) -> list[DnsRow]:
 
 
 DNS_COLUMNS = [Column("domain"), Column("account"), Column("record name"), Column("type", optional=True),
-               Column("record value"), Column("DNS status"), Column("action", identifier=False),
-               Column("certificate", optional=True)]
+               Column("record value"), Column("DNS status"), Column("certificate", optional=True),
+               Column("action", identifier=False)]
 
 
 def print_dns(console: Console, rows: list[DnsRow]) -> str:
@@ -133,8 +133,8 @@ def print_dns(console: Console, rows: list[DnsRow]) -> str:
     cells = [[escape.console(row.domain), escape.console(row.certificate.account or ""),
               escape.console(row.record_name or "?"), escape.console(row.record_type or "CNAME"),
               escape.console(row.record_value or "?"),
-              f"[{DNS_STATUS_STYLE.get(row.status, '')}]{escape.console(row.status)}[/]", escape.console(row.action),
-              escape.console(row.certificate.id)] for row in rows]
+              f"[{DNS_STATUS_STYLE.get(row.status, '')}]{escape.console(row.status)}[/]",
+              escape.console(row.certificate.id), escape.console(row.action)] for row in rows]
     return print_records(console, f"ACM DNS validation records ({len(rows)})", DNS_COLUMNS, cells)
 
 
