@@ -81,4 +81,10 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    # A name that is not valid UTF-8 reaches the terminal as a visible escape, never as an
+    # UnicodeEncodeError after the reports were written.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     sys.exit(run())

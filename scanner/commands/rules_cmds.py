@@ -36,7 +36,7 @@ def rules_list(rules: RulesOpt = None, config: ConfigOpt = None,
     paths, params, _ = _rule_options(rules, None, config)
     loaded = policy.load_policy(paths, params)
     if json_out:
-        print(json.dumps([r.to_dict() for r in loaded], indent=2, sort_keys=True))
+        print(json.dumps([r.to_dict() for r in loaded], indent=2, sort_keys=True, allow_nan=False))
         return
     Console().print(rules_table(loaded))
 
@@ -50,7 +50,7 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. ACM-00
     rule = policy.find_rule(policy.load_policy(paths, params), rule_id)
     data = rule.to_dict()
     if json_out:
-        print(json.dumps(data, indent=2, sort_keys=True))
+        print(json.dumps(data, indent=2, sort_keys=True, allow_nan=False))
         return
     print_rule(rule, data, Console())
 
@@ -63,6 +63,6 @@ def controls(framework: Annotated[Optional[str], typer.Option("--framework", hel
     paths, params, _ = _rule_options(rules, None, config)
     rows = policy.control_matrix(paths, params, framework, results)
     if json_out:
-        print(json.dumps(rows, indent=2, sort_keys=True))
+        print(json.dumps(rows, indent=2, sort_keys=True, allow_nan=False))
         return
     Console().print(controls_table(rows))

@@ -35,8 +35,9 @@ from scanner.evidence import signing
 from scanner.inputs import resources
 from scanner.collect import registry
 from scanner.model import format_time
-from scanner.report.atomic import dumps_json, write_bytes
+from scanner.report.atomic import utf8
 from scanner.inputs.problems import InputError, Problem
+from scanner.report.atomic import dumps_json_bytes, write_bytes
 from scanner.report import ScanReport
 from scanner.report.formats import OutputFormat
 from scanner.report import control_matrix, formats
@@ -125,7 +126,7 @@ def bundle_files(report: ScanReport) -> tuple[dict[str, bytes], dict[str, Any]]:
         waivers = {"file": name, "path": report.waivers_file, "sha256": sha256(files[name])}
     for fmt in formats.bundled():  # every format the registry says the bundle carries
         files.update(fmt.bundle(report))
-    files["controls.csv"] = control_matrix.render_csv(report).encode("utf-8")
+    files["controls.csv"] = utf8(control_matrix.render_csv(report))
     for name, data in files.items():
         if PRIVATE_KEY_PEM.search(data):
             raise InputError(Problem(name, "holds a PEM private key block; refusing to put it in the evidence bundle"))
@@ -176,7 +177,7 @@ def build(report: ScanReport) -> bytes:
     key = signing.load_private_key(report.sign_key) if report.sign_key else None
     files, fields = bundle_files(report)
     manifest = build_manifest(report, files, fields, key.public_key() if key else None)
-    manifest_bytes = dumps_json(manifest).encode("utf-8")
+    manifest_bytes = dumps_json_bytes(manifest)
     if PRIVATE_KEY_PEM.search(manifest_bytes):
         raise InputError(Problem(MANIFEST, "would hold a PEM private key block; refusing to write the bundle"))
     entries = dict(files)

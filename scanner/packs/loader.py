@@ -19,7 +19,7 @@ from scanner.rules.conditions import ConditionCompiler
 from scanner.rules.model import ControlRef, PackInfo, Rule
 from scanner.rules.template import Template, allowed_heads
 from scanner.inputs.schema_check import check
-from scanner.inputs.yamlfile import line_of, load_yaml
+from scanner.inputs.yamlfile import HostileYAML, line_of, load_yaml, parse_option_value
 
 BUILTIN = "builtin"
 
@@ -59,7 +59,10 @@ def parse_param_overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
             problems.append(Problem("--param", f"{pair!r}: expected RULE.KEY=VALUE, e.g. ACM-003.days=45"))
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = parse_option_value(raw) if raw.strip() else ""
+        except HostileYAML as exc:  # NaN, infinity, a 4,301-digit number, an alias bomb
+            problems.append(Problem("--param", f"{target}: {exc.problem}"))
+            continue
         except yaml.YAMLError:
             value = raw
         overrides.setdefault(rule_id, {})[key] = value

@@ -87,5 +87,11 @@ def unknown(requested: list[str]) -> list[str]:
 def write_reports(report: "ScanReport", formats: list[str], output_dir: Path,
                   options: ReportOptions = ReportOptions()) -> dict[str, list[Path]]:
     """Write the requested formats in registry order; name -> files written."""
-    return {name: fmt.write(report, Path(output_dir), options)
-            for name, fmt in registry().items() if name in formats}
+    from scanner.timings import phase
+
+    written: dict[str, list[Path]] = {}
+    for name, fmt in registry().items():
+        if name in formats:
+            with phase(f"write {name}"):
+                written[name] = fmt.write(report, Path(output_dir), options)
+    return written
