@@ -51,18 +51,14 @@ def print_summary(report: ScanReport, console: Console, digest: Digest | None = 
     bucket_table.add_row(*[str(buckets.get(name, 0)) for name in names])
     console.print(bucket_table)
 
-    if d.rules:
-        table = Table(title="Failing rules", show_edge=False)
-        table.add_column("rule")
-        table.add_column("severity")
-        table.add_column("count", justify="right")
-        table.add_column("resources")
+    if d.rules:  # resource ids are never cut: a narrow terminal gets one block per rule
+        rows = []
         for row in sorted(d.rules, key=lambda r: (-SEVERITIES.index(r.severity), r.rule_id)):
             shown = "\n".join(c(resource) for resource in row.resources[:MAX_RESOURCES_SHOWN])
             if len(row.resources) > MAX_RESOURCES_SHOWN:
                 shown += f"\n… and {len(row.resources) - MAX_RESOURCES_SHOWN} more"
-            table.add_row(c(row.rule_id), f"[{SEVERITY_STYLE[row.severity]}]{row.severity}[/]", str(row.failing), shown)
-        console.print(table)
+            rows.append([c(row.rule_id), f"[{SEVERITY_STYLE[row.severity]}]{row.severity}[/]", str(row.failing), shown])
+        print_records(console, "Failing rules", FAILING_RULE_COLUMNS, rows)
 
     for w in d.expired_waivers:
         console.print(f"[yellow]waiver {c(w['id'])} expired {c(w['expires'])}: it no longer waives "
@@ -81,6 +77,7 @@ def print_written(paths, console: Console) -> None:
         console.print(f"wrote {c(path)}", style="dim")
 
 
+FAILING_RULE_COLUMNS = [Column("rule"), Column("severity"), Column("count", justify="right"), Column("resources")]
 EXPIRING_COLUMNS = [Column("expiry"), Column("bucket"), Column("resource"), Column("owner")]
 OWNER_COLUMNS = [Column("owner"), Column("failing", justify="right"), Column("worst"), Column("rules", identifier=False)]
 
