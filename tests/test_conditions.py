@@ -222,3 +222,11 @@ def test_a_pattern_re2_refuses_is_named_with_re2s_reason():
     [(path, message)] = compiler.problems
     assert path == "assert.value"
     assert message.endswith(": missing ): (a"), message  # RE2's words, as text (not bytes)
+
+
+def test_captured_tags_and_names_are_named_as_messages_name_them():
+    rec = record()
+    compile_ok({"field": "tags", "op": "any", "as": "owners", "where": {"field": "key", "op": "eq", "value": "Owner"}})(rec)
+    assert rec[CAPTURES]["owners"] == [{"key": "Owner", "value": "payments"}]
+    compile_ok({"field": "sans", "op": "any", "as": "wild", "where": {"field": "value", "op": "matches", "value": "^\\*"}})(rec)
+    assert rec[CAPTURES]["wild"] == [{"value": "*.example.com"}]
