@@ -39,6 +39,10 @@ def parse_time(value: str | datetime) -> datetime:
             moment = datetime.fromisoformat(text)
             if moment.tzinfo is timezone.utc:
                 return moment
+        if len(text) < 10 or text[4] != "-" or text[7] != "-":
+            # fromisoformat also reads the basic forms (20261207, 20261207T000000): refused
+            # here as a format error, so they are never reported as a missing time zone
+            raise ValueError(f"{text!r} is not a date like 2026-12-31 or a timestamp with a zone")
         if len(text) == 10:  # a plain date: YYYY-MM-DD means midnight UTC
             moment = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
         else:

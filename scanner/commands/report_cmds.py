@@ -122,7 +122,10 @@ def triage(
         if recipients else None
     run = run_triage(build_sources(cfg, **source_args), _settings(cfg, rules, param, waivers, as_of, out, allow_partial),
                      options)
-    print_triage(run.digest, mode, Console(highlight=False))
+    written = [str(path) for path in run.written]
+    print_triage(run.digest, mode, Console(highlight=False),
+                 expiring_file=next((p for p in written if p.endswith("certscan-expiring.csv")), None),
+                 findings_file=next((p for p in written if p.endswith("certscan-findings.csv")), None))
     print_written(run.written, Console(stderr=True))
     if mail is not None:
         mail_triage(run, mail, recipients, options)

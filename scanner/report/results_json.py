@@ -101,7 +101,9 @@ def results_document(report: ScanReport) -> dict[str, Any]:
             pending.discard(result.rule_id)
             if not pending:
                 break
+    selection = {"rule_selection": report.rule_selection} if report.rule_selection else {}
     return {
+        **selection,
         "schema_version": SCHEMA_VERSION,
         "scan_id": report.scan_id,
         "as_of": format_time(report.as_of),
@@ -167,6 +169,7 @@ def read(path: str | Path) -> ScanReport:
             results=results, coverage=data["coverage"],
             errors=data["errors"], waivers=data.get("waivers", []), gate=data.get("gate", {}),
             summary=data.get("summary", {}), tool_version=data.get("tool", {}).get("version", "unknown"),
+            rule_selection=data.get("rule_selection"),
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(Problem(str(path), f"not a certscan results file: {type(exc).__name__} {exc}")) from None
