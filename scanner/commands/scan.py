@@ -12,9 +12,8 @@ from scanner.commands.invocation import invocation_arguments
 from scanner.commands.notify import print_delivery
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.evaluate.gate import FAIL_ON_CHOICES
-from scanner.usecases.scan import ScanSettings, run_scan
+from scanner.usecases.scan import RuleSelection, ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem
-from scanner.packs.selection import RuleSelection
 from scanner.report import formats as output_formats
 from scanner.report.console import print_summary, print_written
 from scanner.evidence.signing import load_private_key
