@@ -20,6 +20,8 @@ from scanner.report import ScanReport, known_formats, write_reports
 from scanner.rules.loader import load_rules, parse_param_overrides
 from scanner.waivers import load_waivers, waivers_sha256
 from scanner.problems import InputError
+from scanner.usecases.diff import against_baseline, baseline_fields, load_baseline
+from scanner.usecases.history import EXIT_HISTORY, RecordOutcome, record_scan
 
 @dataclass
 class ScanSettings:
@@ -33,6 +35,8 @@ class ScanSettings:
     allow_partial: bool = False
     arguments: list[str] = field(default_factory=list)
     sign_key: str | None = None  # Ed25519 private key file that signs the evidence manifest
+    baseline: str | None = None  # results file, evidence bundle, or "history" (the previous recorded scan)
+    history: str | None = None  # SQLite file or postgresql:// URL the scan is recorded into
 
 @dataclass
 class ScanRun:
@@ -40,6 +44,15 @@ class ScanRun:
     evaluation: Evaluation
     gate: GateDecision
     written: dict[str, list[Path]]
+    history: RecordOutcome | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """The gate's code; 5 when the gate passed but the history could not be written
+        (a failing or incomplete scan keeps its own code: the history error is on stderr)."""
+        if self.gate.exit_code == 0 and self.history is not None and self.history.error:
+            return EXIT_HISTORY
+        return self.gate.exit_code
 
 def now() -> datetime:
     return clock.now()
@@ -88,14 +101,20 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
     as_of = settings.as_of or started
+    baseline = load_baseline(settings.baseline, settings.history, as_of)  # bad input before collecting
     inventory = gather(sources, started)
     evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id_for(inventory, rules, waivers, as_of))
-    gate = decide(evaluation, settings.fail_on, settings.allow_partial)
+    comparison = against_baseline(baseline, evaluation) if settings.baseline else None
+    gate = decide(evaluation, settings.fail_on, settings.allow_partial,
+                  counted=comparison and frozenset(c.fingerprint for c in comparison.changes if c.counts_against_baseline))
     report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
                           finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
-                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
+                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
+                          **baseline_fields(comparison))
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = write_reports(report, formats, settings.output_dir)
-    return ScanRun(report, evaluation, gate, written)
+    # last: a history that cannot be written never costs the outputs above
+    recorded = record_scan(settings.history, report) if settings.history else None
+    return ScanRun(report, evaluation, gate, written, recorded)
 

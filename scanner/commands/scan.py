@@ -13,6 +13,8 @@ from scanner.config import load_config, params_as_pairs, pick
 from scanner.gate import FAIL_ON_CHOICES
 from scanner.pipeline import ScanSettings, run_scan
 from scanner.problems import InputError, Problem
+from scanner.report import escape
+from scanner.report.changes import print_since
 from scanner.report.console import print_summary
 from scanner.signing import load_private_key
 
@@ -25,11 +27,14 @@ OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Wher
 FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
+BaselineOpt = Annotated[Optional[str], typer.Option("--baseline", help="Gate only on findings new or worse than in this certscan-results.json or certscan-evidence.zip; 'history': the previous scan in --history.")]
+HistoryOpt = Annotated[Optional[str], typer.Option("--history", help="Record the scan into this history: a SQLite file, or a postgresql:// URL.")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
 def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
-                          allow_partial, sign_key: Optional[str] = None) -> ScanSettings:
+                          allow_partial, sign_key: Optional[str] = None, baseline: Optional[str] = None,
+                          history: Optional[str] = None) -> ScanSettings:
     fail_on = pick(fail_on, config, "fail_on", "high")
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
@@ -49,6 +54,8 @@ def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, 
         allow_partial=bool(pick(allow_partial, config, "allow_partial", False)),
         arguments=invocation_arguments(),
         sign_key=sign_key,
+        baseline=pick(baseline, config, "baseline", None),
+        history=pick(history, config, "history", None),
     )
 
 
@@ -65,15 +72,36 @@ def scan(
     fail_on: FailOnOpt = None,
     allow_partial: AllowPartialOpt = None,
     sign_key: SignKeyOpt = None,
+    baseline: BaselineOpt = None,
+    history: HistoryOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
-                                     sign_key)
+                                     sign_key, baseline, history)
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
-    print_summary(run.report, Console())
+    console = Console()
+    if run.report.baseline is not None:
+        print_since(run.report.baseline, console)
+    print_summary(run.report, console)
     for name, paths in run.written.items():
         for path in paths:
             Console(stderr=True).print(f"wrote {path}", style="dim")
-    raise typer.Exit(run.gate.exit_code)
+    announce_history(run.history)
+    raise typer.Exit(run.exit_code)
+
+
+def announce_history(outcome) -> None:
+    """Say where the scan was recorded, or why it could not be (exit 5)."""
+    if outcome is None:
+        return
+    err = Console(stderr=True, highlight=False)
+    if outcome.error:
+        err.print(f"[red]error:[/red] the scan could not be recorded: {escape.console(outcome.error)} (exit 5 "
+                  "unless the gate already failed)", soft_wrap=True)
+    elif outcome.recorded:
+        err.print(f"recorded in history {escape.console(outcome.target)}", style="dim", soft_wrap=True)
+    else:
+        err.print(f"already in history {escape.console(outcome.target)} (same scan id): nothing recorded",
+                  style="dim", soft_wrap=True)

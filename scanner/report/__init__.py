@@ -52,6 +52,11 @@ class ScanReport:
     waivers_sha256: str | None = None  # of the waivers file as the scan read it
     sources: dict[str, Any] = field(default_factory=dict)
     sign_key: str | None = None  # path of the Ed25519 key that signs the evidence manifest (never its bytes)
+    # against a baseline (scan --baseline): the comparison in-process (scanner.changes.Comparison);
+    # the labels (fingerprint -> new | existing | changed) and summary also survive a results file
+    baseline: Any = None
+    baseline_labels: dict[str, str] = field(default_factory=dict)
+    baseline_summary: dict[str, Any] | None = None
 
     def rule(self, rule_id: str) -> dict[str, Any] | None:
         return next((r for r in self.rules if r["id"] == rule_id), None)

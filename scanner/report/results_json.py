@@ -15,8 +15,21 @@ from scanner.report import INVENTORY_FILE, RESULTS_FILE, ScanReport
 from scanner.yamlfile import load_json
 
 
+def _result_entries(report: ScanReport) -> list[dict[str, Any]]:
+    labels = report.baseline_labels
+    if report.baseline_summary is None:
+        return [r.to_dict() for r in report.results]
+    entries = []
+    for r in report.results:
+        entry = r.to_dict()
+        if r.status == "fail":  # against a baseline, each fail says whether it is new
+            entry["baseline"] = labels.get(r.fingerprint, "new")
+        entries.append(entry)
+    return entries
+
+
 def results_document(report: ScanReport) -> dict[str, Any]:
-    return {
+    document = {
         "schema_version": 1,
         "scan_id": report.scan_id,
         "as_of": format_time(report.as_of),
@@ -28,8 +41,11 @@ def results_document(report: ScanReport) -> dict[str, Any]:
         "waivers": report.waivers,
         "coverage": report.coverage,
         "errors": report.errors,
-        "results": [r.to_dict() for r in report.results],
+        "results": _result_entries(report),
     }
+    if report.baseline_summary is not None:
+        document["baseline"] = report.baseline_summary
+    return document
 
 
 def write(report: ScanReport, output_dir: Path) -> list[Path]:
@@ -49,6 +65,9 @@ def read(path: str | Path) -> ScanReport:
             results=[Result.from_dict(r) for r in data["results"]], coverage=data["coverage"],
             errors=data["errors"], waivers=data.get("waivers", []), gate=data.get("gate", {}),
             summary=data.get("summary", {}), tool_version=data.get("tool", {}).get("version", "unknown"),
+            baseline_summary=data.get("baseline"),
+            baseline_labels={Result.from_dict(r).fingerprint: r["baseline"] for r in data["results"]
+                             if isinstance(r, dict) and isinstance(r.get("baseline"), str)},
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(Problem(str(path), f"not a certscan results file: {exc}")) from None
