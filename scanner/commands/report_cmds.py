@@ -17,7 +17,8 @@ from rich.table import Table
 
 from scanner.commands.common import build_sources, parse_as_of, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.scan import AllowPartialOpt, AsOfOpt, ConfigOpt, OutputDirOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, BaselineOpt, ConfigOpt, HistoryOpt, OutputDirOpt, ParamOpt,
+                                   RulesOpt, WaiversOpt, announce_history)
 from scanner.config import load_config, params_as_pairs, pick
 from scanner.gate import EXIT_INCOMPLETE, EXIT_OK
 from scanner.mail import Attachment, build_message, check_addresses, send, smtp_settings
@@ -27,7 +28,10 @@ from scanner.report import ScanReport
 from scanner.report import expiring as expiring_export
 from scanner.report import findings, html, markdown
 from scanner.report.digest import Digest, build_digest
+from scanner.report.changes import print_since
 from scanner.report.results_json import read as read_results
+from scanner.usecases.diff import with_baseline, load_baseline
+from scanner.usecases.history import EXIT_HISTORY
 
 ModeOpt = Annotated[str, typer.Option("--mode", help="executive (summary lists) or technical (every finding).")]
 DaysOpt = Annotated[int, typer.Option("--days", min=0, help="List certificates expiring within this many days (expired included).")]
@@ -50,14 +54,19 @@ def _check_mode(mode: str) -> str:
 
 
 def _fresh_scan(cfg: dict[str, Any], source_args: dict, rules, param, waivers, as_of, output_dir: Path,
-                allow_partial: bool, formats: list[str]) -> tuple[ScanReport, int]:
+                allow_partial: bool, formats: list[str], baseline: str | None = None,
+                history: str | None = None) -> tuple[ScanReport, int]:
     settings = ScanSettings(
         rules=list(pick(rules, cfg, "rules", [])), params=params_as_pairs(cfg) + list(param or []),
         waivers=pick(waivers, cfg, "waivers", None), as_of=parse_as_of(as_of), output_dir=output_dir,
         formats=formats, fail_on="none", allow_partial=allow_partial, arguments=invocation_arguments(),
+        baseline=pick(baseline, cfg, "baseline", None), history=pick(history, cfg, "history", None),
     )
     run = run_scan(build_sources(cfg, **source_args), settings)
+    announce_history(run.history)
     code = EXIT_INCOMPLETE if run.gate.incomplete and not allow_partial else EXIT_OK
+    if code == EXIT_OK and run.history is not None and run.history.error:
+        code = EXIT_HISTORY
     return run.report, code
 
 
@@ -89,6 +98,8 @@ def report(
     mode: ModeOpt = "executive",
     days: DaysOpt = 30,
     allow_partial: AllowPartialOpt = None,
+    baseline: BaselineOpt = None,
+    history: HistoryOpt = None,
 ):
     """Write the markdown and HTML reports and the findings exports (CSV, JSON), from a
     fresh scan (SOURCES) or from a saved certscan-results.json (--results)."""
@@ -99,12 +110,16 @@ def report(
         if build_sources(cfg, **source_args).any_source:
             raise InputError(Problem("--results", "renders a saved scan; it cannot be combined with SOURCES options"))
         scan_report, code = read_results(results), EXIT_OK
+        baseline_spec = pick(baseline, cfg, "baseline", None)
+        if baseline_spec:  # a saved scan against its baseline: "Since the last scan" leads the reports
+            scan_report = with_baseline(scan_report, load_baseline(baseline_spec, pick(history, cfg, "history", None),
+                                                                   scan_report.as_of), results)
     else:
         if not build_sources(cfg, **source_args).any_source:
             raise InputError(Problem(None, "nothing to report: give --results FILE, or SOURCES "
                                            "(--inventory, --aws, --azure, --path, --endpoint)"))
         scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
-                                        bool(pick(allow_partial, cfg, "allow_partial", False)), [])
+                                        bool(pick(allow_partial, cfg, "allow_partial", False)), [], baseline, history)
     _announce(_write_human_reports(scan_report, out, mode, days))
     raise typer.Exit(code)
 
@@ -122,6 +137,8 @@ def triage(
     as_of: AsOfOpt = None,
     output_dir: OutputDirOpt = None,
     allow_partial: AllowPartialOpt = None,
+    baseline: BaselineOpt = None,
+    history: HistoryOpt = None,
     smtp_host: SmtpHostOpt = None,
     smtp_port: SmtpPortOpt = None,
     smtp_tls: SmtpTlsOpt = None,
@@ -141,10 +158,12 @@ def triage(
     if not build_sources(cfg, **source_args).any_source:
         raise InputError(Problem(None, "nothing to triage: give SOURCES (--inventory, --aws, --azure, --path, --endpoint)"))
     scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
-                                     bool(pick(allow_partial, cfg, "allow_partial", False)), ["json"])
+                                     bool(pick(allow_partial, cfg, "allow_partial", False)), ["json"], baseline, history)
     digest = build_digest(scan_report, days)
     paths = _write_human_reports(scan_report, out, mode, days)
     paths += expiring_export.write(scan_report, out, days, digest)
+    if scan_report.baseline is not None:  # what changed leads
+        print_since(scan_report.baseline, Console(highlight=False))
     _print_triage(digest, mode)
     _announce(paths)
     if mail is not None:

@@ -89,6 +89,8 @@ def _headline(report: ScanReport) -> list[str]:
     fail_on = gate.get("fail_on", "high")
     verdict = VERDICTS.get(code, f"exit code {code}")
     findings = f"{gate.get('findings', 0)} finding(s) at or above `{md_text(fail_on)}`"
+    if report.baseline_summary is not None:
+        findings = findings.replace("finding(s)", "new or worse finding(s)")
     if code == 3:
         detail = "the scan could not read everything (see coverage gaps)"
         if fail_on != "none":
@@ -201,8 +203,35 @@ def _waivers(report: ScanReport) -> list[str]:
     return lines + [""]
 
 
+def _new_since_baseline(report: ScanReport) -> list[str]:
+    """With a baseline, the failures that are new (or changed) lead: they are what the gate
+    counted. Read from the labels the results file carries."""
+    baseline = report.baseline_summary
+    if baseline is None:
+        return []
+    labels = report.baseline_labels
+    origin = baseline.get("from") or {}
+    counts = baseline.get("counts") or {}
+    new = [r for r in report.results if r.status == "fail" and labels.get(r.fingerprint, "new") == "new"]
+    changed = [r for r in report.results if r.status == "fail" and labels.get(r.fingerprint) == "changed"]
+    new.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule_id, r.resource_id))
+    lines = [f"### New since the baseline ({len(new)})", "",
+             f"Baseline: scan `{md_text(origin.get('scan_id', '?'))}` as of {md_text(origin.get('as_of', '?'))}; "
+             f"{len(changed)} changed, {counts.get('resolved', 0) + counts.get('gone', 0)} resolved since. "
+             "The gate counts only new or worse failures.", ""]
+    if new:
+        rows = [[r.severity, md_text(r.rule_id), md_text(r.resource_id), _expiry(r.context or {})]
+                for r in new[:MAX_CERTIFICATE_ROWS]]
+        lines += table(["Severity", "Rule", "Certificate", "Expiry"], rows)
+        if len(new) > MAX_CERTIFICATE_ROWS:
+            lines += ["", f"… and {len(new) - MAX_CERTIFICATE_ROWS} more in `certscan-results.json`."]
+    else:
+        lines.append("None.")
+    return lines + [""]
+
+
 def render(report: ScanReport) -> str:
-    lines = _headline(report) + _counts(report) + _failing(report) + _coverage_gaps(report) + _waivers(report)
+    lines = _headline(report) + _new_since_baseline(report) + _counts(report) + _failing(report) + _coverage_gaps(report) + _waivers(report)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

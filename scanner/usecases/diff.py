@@ -216,3 +216,13 @@ def baseline_fields(comparison: Comparison | None) -> dict:
             "baseline_summary": {"from": comparison.old.to_dict(), "counts": comparison.counts(),
                                  "rules_only_in_from": comparison.rules_only_old,
                                  "rules_only_in_to": comparison.rules_only_new}}
+
+
+def with_baseline(report: ScanReport, baseline: Scan | None, source: str) -> ScanReport:
+    """A saved scan (report --results) with its comparison against a baseline attached."""
+    import dataclasses
+
+    current = Scan.of(report, source)
+    if baseline is None:
+        baseline = Scan(ScanRef("(none)", report.as_of, "empty history"), [], current.rule_ids, frozenset())
+    return dataclasses.replace(report, **baseline_fields(compare(baseline, current)))
