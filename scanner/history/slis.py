@@ -111,11 +111,11 @@ class SLIs:
         leads = [r.lead_days for r in self.rotations]
         if not leads:
             return {"rotations": 0, "mean_days": None, "median_days": None, "min_days": None}
-        return {"rotations": len(leads), "mean_days": round(mean(leads), 1), "median_days": median(leads),
+        return {"rotations": len(leads), "mean_days": round(float(mean(leads)), 1), "median_days": float(median(leads)),
                 "min_days": min(leads)}
 
     def mttr(self) -> dict[str, dict[str, Any]]:
-        return {sev: {"resolved": len(self.resolve_days[sev]), "mean_days": round(mean(self.resolve_days[sev]), 1)}
+        return {sev: {"resolved": len(self.resolve_days[sev]), "mean_days": round(float(mean(self.resolve_days[sev])), 1)}
                 for sev in reversed(SEVERITIES) if self.resolve_days.get(sev)}
 
     def to_dict(self) -> dict[str, Any]:

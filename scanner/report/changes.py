@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Iterable
 
 from rich.console import Console
-from rich.table import Table
 
 from scanner.changes import CHANGE_KINDS, Change, Comparison
 from scanner.model import format_time
@@ -58,29 +57,32 @@ def _rules_lines(comparison: Comparison) -> list[str]:
 # --- certscan diff --------------------------------------------------------------------------
 
 def print_text(comparison: Comparison, console: Console, persisting: bool = True) -> None:
+    """Grouped by change, worst first: one line per finding (severity, rule, resource), then
+    what moved or its message, indented; lines wrap at the console's width."""
     old, new = comparison.old, comparison.new
     console.print(f"[bold]certscan diff[/bold] {escape.console(old.scan_id)} ({format_time(old.as_of)}) → "
-                  f"{escape.console(new.scan_id)} ({format_time(new.as_of)})", soft_wrap=True)
+                  f"{escape.console(new.scan_id)} ({format_time(new.as_of)})")
     console.print(escape.console(_summary_line(comparison)))
     for line in _rules_lines(comparison):
-        console.print(f"[yellow]{escape.console(line)}[/yellow]", soft_wrap=True)
+        console.print(f"[yellow]{escape.console(line)}[/yellow]")
     shown = [c for c in comparison.changes if persisting or c.change != "persisting"]
     if not shown:
         console.print("No failing, undecided or waived result in either scan." if not comparison.changes
                       else "Nothing changed.")
         return
-    table = Table(show_edge=False, expand=False)
-    table.add_column("change", no_wrap=True)
-    table.add_column("severity", no_wrap=True)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("resource", overflow="fold")
-    table.add_column("what moved / message", overflow="fold")
-    for c in shown:
-        kind = f"[{CHANGE_STYLE[c.change]}]{c.change}[/]" + (" ↑" if c.worsened else "")
-        detail = _transition(c) or c.message
-        table.add_row(kind, c.severity, escape.console(c.rule_id), escape.console(c.resource_id),
-                      escape.console(detail))
-    console.print(table)
+    for kind in CHANGE_KINDS:
+        items = [c for c in shown if c.change == kind]
+        if not items:
+            continue
+        console.print()
+        console.print(f"[{CHANGE_STYLE[kind]}]{kind.upper()} ({len(items)})[/]")
+        for c in items:
+            mark = " ↑" if c.worsened else ""
+            console.print(f"  {c.severity:<8}{mark} {escape.console(c.rule_id)}  {escape.console(c.resource_id)}",
+                          overflow="fold")
+            detail = _transition(c) or c.message
+            if detail:
+                console.print(f"      [dim]{escape.console(detail)}[/dim]", overflow="fold")
 
 
 def render_json(comparison: Comparison) -> str:
@@ -169,10 +171,10 @@ def print_since(comparison: Comparison, console: Console, limit: int = 15) -> No
     parts = headline(comparison)
     console.print(f"[bold]{SECTION_TITLE}[/bold] (scan {escape.console(comparison.old.scan_id)}, "
                   f"{format_time(comparison.old.as_of)}): {len(parts['new'])} new, {len(parts['worsened'])} worsened, "
-                  f"{len(parts['resolved'])} resolved", soft_wrap=True)
+                  f"{len(parts['resolved'])} resolved")
     for name in HEADLINE:
         for c in parts[name][:limit]:
             console.print(f"  {name:<9} {c.severity:<8} {escape.console(c.rule_id)} {escape.console(c.resource_id)}",
-                          soft_wrap=True)
+                          overflow="fold")
         if len(parts[name]) > limit:
             console.print(f"  … and {len(parts[name]) - limit} more {name}")

@@ -71,7 +71,7 @@ SCAN_HEADERS = ["as of", "scan", "certs", "EXPIRED", "≤7d", "≤30d", "≤90d"
 
 def print_text(view: HistoryView, console: Console) -> None:
     console.print(f"[bold]certscan history[/bold] {escape.console(view.target)}: {len(view.points)} scan(s)"
-                  + (f" since {_date(view.since)}" if view.since else ""), soft_wrap=True)
+                  + (f" since {_date(view.since)}" if view.since else ""))
     if not view.points:
         console.print("No scan recorded" + (" since then." if view.since else " yet."))
         return

@@ -146,11 +146,12 @@ def _change(was: Result | None, now: Result | None, new: Scan, new_rules: frozen
             reason = "the rule is not evaluated in the newer scan"
         else:
             reason = "the newer scan has no result for it"
+    was_open = was_status in (*FAILING, "waived")  # "previous" describes an earlier finding, not a pass
     return Change(
         change=kind, rule_id=shown.rule_id, resource_id=shown.resource_id, fingerprint=shown.fingerprint,
-        severity=shown.severity, previous_severity=was.severity if was_status in (*FAILING, "waived") else None,
+        severity=shown.severity, previous_severity=was.severity if was_open else None,
         status=now_status, previous_status=was_status,
-        bucket=_bucket(now) if now else None, previous_bucket=_bucket(was) if was else None,
+        bucket=_bucket(now) if now else None, previous_bucket=_bucket(was) if was_open else None,
         message=shown.message, reason=reason,
         waiver=_waiver_id(now) if kind == "waived" else (_waiver_id(was) if kind == "unwaived" else None),
     )
