@@ -224,6 +224,13 @@ def render_html(view: HistoryView) -> str:
 def _html_details(slis: SLIs) -> list[str]:
     h = escape.html
     out: list[str] = []
+    if slis.reached_expiry:
+        out.append("<h3>Certificates that reached expiry</h3><table><thead><tr><th>Certificate</th><th>Domain</th>"
+                   "<th>Expired</th><th>Seen expired</th><th>In use</th></tr></thead><tbody>")
+        out += [f"<tr><td>{h(c.cert_id)}</td><td>{h(c.domain or '-')}</td><td>{_date(c.not_after)}</td>"
+                f"<td>{_date(c.seen_at)}</td><td>{'yes' if c.in_use else 'no'}</td></tr>"
+                for c in slis.reached_expiry[:MAX_ROWS]]
+        out.append("</tbody></table>")
     if slis.rotations:
         out.append("<h3>Rotations</h3><table><thead><tr><th>Kind</th><th>Old</th><th>New</th><th>Domain</th>"
                    "<th>Old expiry</th><th>Seen</th><th>Lead</th></tr></thead><tbody>")
