@@ -14,19 +14,20 @@ from scanner.commands.evidence_cmds import evidence_app
 from scanner.commands.inventory_cmds import dns_check, expiring, inventory
 from scanner.commands.invocation import reset_invocation, set_invocation
 from scanner.commands.merge import merge
+from scanner.commands.notify import notify
 from scanner.commands.report_cmds import report, triage
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
 from scanner.commands.summary import summary
-from scanner.gate import EXIT_USAGE
-from scanner.problems import InputError
+from scanner.evaluate.gate import EXIT_USAGE
+from scanner.inputs.problems import InputError
 
 app = typer.Typer(
     name="certscan",
     help="Policy-as-code compliance scanner for TLS/X.509 certificates.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
 )
 app.command()(scan)
 app.command()(validate)
@@ -39,6 +40,7 @@ app.command()(demo)
 app.add_typer(rules_app, name="rules")
 app.command()(report)
 app.command()(triage)
+app.command()(notify)
 app.add_typer(evidence_app, name="evidence")
 app.command()(inventory)
 app.command()(expiring)

@@ -12,8 +12,8 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from scanner.outputs import write_text
-from scanner.problems import InputError, Problem
+from scanner.report.atomic import write_text
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import changes as changes_report
 from scanner.usecases.diff import run_diff
 

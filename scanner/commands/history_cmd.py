@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 
 from scanner.commands.common import parse_as_of
-from scanner.outputs import write_text
-from scanner.problems import InputError, Problem
+from scanner.report.atomic import write_text
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import history_view
 from scanner.usecases.history import load_history
 

@@ -1,7 +1,9 @@
 """certscan report and certscan triage: the human reports, from a fresh scan or a saved
 results file, and the weekly triage (inventory + expiring + report, optionally e-mailed).
 
-Exit codes: 0 written (and sent); 2 bad input, SMTP settings or delivery failure; 3 a fresh
+Exit codes: 0 written (and sent); 2 bad input, SMTP settings or --email delivery failure; 4 some
+--notify messages could not be delivered (when nothing else failed); 5 the scan could not be
+recorded in --history (likewise); 3 a fresh
 scan could not see everything and --allow-partial was not given (the reports are still
 written, and say what is missing). Findings do not change the exit code here: gating is
 `scan --fail-on`'s job.
@@ -15,15 +17,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scanner.commands.common import build_sources, parse_as_of, with_sources
+from scanner.commands.common import build_sources, parse_as_of, sources_phrase, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, BaselineOpt, ConfigOpt, HistoryOpt, OutputDirOpt, ParamOpt,
-                                   RulesOpt, WaiversOpt, announce_history)
-from scanner.config import load_config, params_as_pairs, pick
-from scanner.gate import EXIT_INCOMPLETE, EXIT_OK
-from scanner.mail import Attachment, build_message, check_addresses, send, smtp_settings
-from scanner.pipeline import ScanSettings, run_scan
-from scanner.problems import InputError, Problem
+from scanner.commands.notify import print_delivery
+from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, BaselineOpt, ConfigOpt, HistoryOpt, NotifyOpt, OutputDirOpt,
+                                   ParamOpt, RulesOpt, WaiversOpt, announce_history)
+from scanner.usecases import notify as notify_usecase
+from scanner.inputs.config import load_config, params_as_pairs, pick
+from scanner.evaluate.gate import EXIT_INCOMPLETE, EXIT_OK
+from scanner.notify.mail import Attachment, build_message, check_addresses, send, smtp_settings
+from scanner.usecases.scan import ScanSettings, run_scan
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report import expiring as expiring_export
 from scanner.report import findings, html, markdown
@@ -116,8 +120,7 @@ def report(
                                                                    scan_report.as_of), results)
     else:
         if not build_sources(cfg, **source_args).any_source:
-            raise InputError(Problem(None, "nothing to report: give --results FILE, or SOURCES "
-                                           "(--inventory, --aws, --azure, --path, --endpoint)"))
+            raise InputError(Problem(None, f"nothing to report: give --results FILE, or SOURCES ({sources_phrase()})"))
         scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
                                         bool(pick(allow_partial, cfg, "allow_partial", False)), [], baseline, history)
     _announce(_write_human_reports(scan_report, out, mode, days))
@@ -146,17 +149,20 @@ def triage(
     smtp_password: SmtpPasswordOpt = None,
     smtp_from: SmtpFromOpt = None,
     smtp_ca_file: SmtpCaOpt = None,
+    notify: NotifyOpt = None,
 ):
-    """Inventory, expiring certificates and the report in one run; --email sends the report."""
+    """Inventory, expiring certificates and the report in one run; --email sends the report,
+    --notify tells each owner about their findings."""
     _check_mode(mode)
     cfg = load_config(config)
+    routes = notify_usecase.load(notify) if notify else None  # exit 2 before collecting
     out = Path(pick(output_dir, cfg, "output_dir", "reports"))
     recipients = check_addresses(list(email or []))
     # SMTP settings are checked before anything is collected: a typo is exit 2 at once.
     mail = smtp_settings(smtp_host, smtp_port, smtp_tls, smtp_user, smtp_password, smtp_from, smtp_ca_file) \
         if recipients else None
     if not build_sources(cfg, **source_args).any_source:
-        raise InputError(Problem(None, "nothing to triage: give SOURCES (--inventory, --aws, --azure, --path, --endpoint)"))
+        raise InputError(Problem(None, f"nothing to triage: give SOURCES ({sources_phrase()})"))
     scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
                                      bool(pick(allow_partial, cfg, "allow_partial", False)), ["json"], baseline, history)
     digest = build_digest(scan_report, days)
@@ -175,7 +181,9 @@ def triage(
         ])
         send(mail, recipients, message)
         Console(stderr=True).print(f"sent the {mode} report to {', '.join(recipients)} via {mail.host}:{mail.port}")
-    raise typer.Exit(code)
+    delivery = notify_usecase.after_scan(scan_report, routes, None)
+    print_delivery(delivery)
+    raise typer.Exit(notify_usecase.exit_code(code, delivery))
 
 
 def triage_subject(digest: Digest) -> str:

@@ -14,7 +14,7 @@ from rich.console import Console
 
 from scanner.changes import CHANGE_KINDS, Change, Comparison
 from scanner.model import format_time
-from scanner.outputs import dumps_json
+from scanner.report.atomic import dumps_json
 from scanner.report import escape
 
 FORMATS = ("text", "json", "markdown")

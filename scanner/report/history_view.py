@@ -12,7 +12,7 @@ from rich.table import Table
 
 from scanner.history.slis import ALLOWED_OPEN_DAYS, SLIs
 from scanner.model import BUCKETS, SEVERITIES, format_time
-from scanner.outputs import dumps_json
+from scanner.report.atomic import dumps_json
 from scanner.report import escape
 from scanner.usecases.history import HistoryView
 

@@ -1,2 +1,3 @@
-"""Use cases: what a command does, composed from collect -> evaluate -> report -> gate.
-Commands only parse options and call these."""
+"""The use cases: each composes collect -> evaluate -> report -> gate for one job (scan, report,
+triage, merge, demo, notify, ...). Commands (scanner.commands) parse options and call these;
+nothing here imports the CLI."""

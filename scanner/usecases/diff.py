@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scanner.changes import Change, Comparison, ScanRef
-from scanner.gate import EXIT_FINDINGS, EXIT_OK, FAIL_ON_CHOICES
+from scanner.evaluate.gate import EXIT_FINDINGS, EXIT_OK, FAIL_ON_CHOICES
 from scanner.model import SEVERITY_RANK, Result
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report.results_json import read as read_results
 

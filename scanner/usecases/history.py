@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner import clock
+from scanner.usecases import clock
 from scanner.changes import Comparison
 from scanner.history.slis import SLIs, ScannedState, compute
 from scanner.history.store import HistoryError, HistoryStore, RecordedScan, describe
 from scanner.model import SUPERSEDED, expiry_bucket, format_time
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.usecases.diff import Scan, compare
 
