@@ -248,6 +248,13 @@ class HistoryStore:
 
     # --- reading ---------------------------------------------------------------------------
 
+    def _read(self, query, convert) -> list:
+        try:
+            with self.engine.connect() as conn:
+                return [convert(row) for row in conn.execute(query)]
+        except Exception as exc:  # noqa: BLE001 - any driver error: the history cannot be read
+            raise HistoryError(self._explain(exc)) from None
+
     def scans(self, since: datetime | None = None, before: datetime | None = None) -> list[ScanRow]:
         sa, t = self.sa, self.t
         query = sa.select(t.scans).order_by(t.scans.c.as_of, t.scans.c.scan_id)
@@ -255,37 +262,24 @@ class HistoryStore:
             query = query.where(t.scans.c.as_of >= _naive_utc(since))
         if before is not None:
             query = query.where(t.scans.c.as_of < _naive_utc(before))
-        try:
-            with self.engine.connect() as conn:
-                return [ScanRow(row.scan_id, _aware(row.as_of), row.tool_version, row.complete,
-                                json.loads(row.rules), json.loads(row.coverage), json.loads(row.errors),
-                                row.certificates) for row in conn.execute(query)]
-        except Exception as exc:  # noqa: BLE001
-            raise HistoryError(self._explain(exc)) from None
+        return self._read(query, lambda row: ScanRow(
+            row.scan_id, _aware(row.as_of), row.tool_version, row.complete, json.loads(row.rules),
+            json.loads(row.coverage), json.loads(row.errors), row.certificates))
 
     def results(self, scan_id: str) -> list[Result]:
-        sa, t = self.sa, self.t
-        query = sa.select(t.results).where(t.results.c.scan_id == scan_id).order_by(t.results.c.fingerprint)
-        try:
-            with self.engine.connect() as conn:
-                return [Result(row.rule_id, row.resource_id, row.status, row.severity, row.message or "", {},
-                               {"expiry_bucket": row.bucket} if row.bucket else {},
-                               {"id": row.waiver} if row.waiver else None)
-                        for row in conn.execute(query)]
-        except Exception as exc:  # noqa: BLE001
-            raise HistoryError(self._explain(exc)) from None
+        t = self.t
+        query = self.sa.select(t.results).where(t.results.c.scan_id == scan_id).order_by(t.results.c.fingerprint)
+        return self._read(query, lambda row: Result(
+            row.rule_id, row.resource_id, row.status, row.severity, row.message or "", {},
+            {"expiry_bucket": row.bucket} if row.bucket else {}, {"id": row.waiver} if row.waiver else None))
 
     def certificates(self, scan_id: str) -> list[CertificateRow]:
-        sa, t = self.sa, self.t
-        query = sa.select(t.certificates).where(t.certificates.c.scan_id == scan_id).order_by(t.certificates.c.cert_id)
-        try:
-            with self.engine.connect() as conn:
-                return [CertificateRow(row.cert_id, row.source, row.account, row.region, row.vault, row.name,
-                                       row.status, row.fingerprint_sha256, row.domain, _aware(row.not_after),
-                                       row.in_use, tuple(json.loads(row.in_use_by)))
-                        for row in conn.execute(query)]
-        except Exception as exc:  # noqa: BLE001
-            raise HistoryError(self._explain(exc)) from None
+        t = self.t
+        query = (self.sa.select(t.certificates).where(t.certificates.c.scan_id == scan_id)
+                 .order_by(t.certificates.c.cert_id))
+        return self._read(query, lambda row: CertificateRow(
+            row.cert_id, row.source, row.account, row.region, row.vault, row.name, row.status,
+            row.fingerprint_sha256, row.domain, _aware(row.not_after), row.in_use, tuple(json.loads(row.in_use_by))))
 
 
 def _insert_batches(conn, table, rows: Iterable[dict[str, Any]]) -> None:

@@ -132,24 +132,32 @@ def render_markdown(view: HistoryView) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _detail_tables(slis: SLIs) -> list[tuple[str, list[str], list[list[str]]]]:
+    """The SLIs' details as (title, headers, rows of plain text), for markdown and HTML."""
+    tables = []
+    if slis.reached_expiry:
+        tables.append(("Certificates that reached expiry", ["Certificate", "Domain", "Expired", "Seen expired", "In use"],
+                       [[c.cert_id, c.domain or "-", _date(c.not_after), _date(c.seen_at), "yes" if c.in_use else "no"]
+                        for c in slis.reached_expiry[:MAX_ROWS]]))
+    if slis.rotations:
+        tables.append(("Rotations", ["Kind", "Old", "New", "Domain", "Old expiry", "Seen", "Lead"],
+                       [[r.kind, r.old_id, r.new_id, r.domain or "-", _date(r.old_not_after), _date(r.seen_at),
+                         f"{r.lead_days} d"] for r in slis.rotations[:MAX_ROWS]]))
+    if slis.overdue:
+        allowed = ", ".join(f"{k} {v} d" for k, v in ALLOWED_OPEN_DAYS.items())
+        tables.append((f"Findings open longer than the escalation matrix allows ({allowed})",
+                       ["Severity", "Open", "Rule", "Resource", "Since"],
+                       [[f.severity, f"{f.age_days:g} d", f.rule_id, f.resource_id, _date(f.opened_at)]
+                        for f in slis.overdue[:MAX_ROWS]]))
+    return tables
+
+
 def _md_details(slis: SLIs) -> list[str]:
     md = escape.markdown
     lines: list[str] = []
-    if slis.reached_expiry:
-        lines += ["", "### Certificates that reached expiry", "", "| Certificate | Domain | Expired | Seen expired | In use |",
-                  "|---|---|---|---|---|"]
-        lines += [f"| {md(c.cert_id)} | {md(c.domain or '-')} | {_date(c.not_after)} | {_date(c.seen_at)} | "
-                  f"{'yes' if c.in_use else 'no'} |" for c in slis.reached_expiry[:MAX_ROWS]]
-    if slis.rotations:
-        lines += ["", "### Rotations", "", "| Kind | Old | New | Domain | Old expiry | Seen | Lead |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| {md(r.kind)} | {md(r.old_id)} | {md(r.new_id)} | {md(r.domain or '-')} | {_date(r.old_not_after)} | "
-                  f"{_date(r.seen_at)} | {r.lead_days} d |" for r in slis.rotations[:MAX_ROWS]]
-    if slis.overdue:
-        lines += ["", "### Findings open longer than the escalation matrix allows", "",
-                  "Allowed: " + ", ".join(f"{k} {v} d" for k, v in ALLOWED_OPEN_DAYS.items()) + ".", "",
-                  "| Severity | Open | Rule | Resource | Since |", "|---|---|---|---|---|"]
-        lines += [f"| {md(f.severity)} | {f.age_days:g} d | {md(f.rule_id)} | {md(f.resource_id)} | {_date(f.opened_at)} |"
-                  for f in slis.overdue[:MAX_ROWS]]
+    for title, headers, rows in _detail_tables(slis):
+        lines += ["", f"### {md(title)}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += ["| " + " | ".join(md(cell) for cell in row) + " |" for row in rows]
     return lines
 
 
@@ -224,25 +232,10 @@ def render_html(view: HistoryView) -> str:
 def _html_details(slis: SLIs) -> list[str]:
     h = escape.html
     out: list[str] = []
-    if slis.reached_expiry:
-        out.append("<h3>Certificates that reached expiry</h3><table><thead><tr><th>Certificate</th><th>Domain</th>"
-                   "<th>Expired</th><th>Seen expired</th><th>In use</th></tr></thead><tbody>")
-        out += [f"<tr><td>{h(c.cert_id)}</td><td>{h(c.domain or '-')}</td><td>{_date(c.not_after)}</td>"
-                f"<td>{_date(c.seen_at)}</td><td>{'yes' if c.in_use else 'no'}</td></tr>"
-                for c in slis.reached_expiry[:MAX_ROWS]]
-        out.append("</tbody></table>")
-    if slis.rotations:
-        out.append("<h3>Rotations</h3><table><thead><tr><th>Kind</th><th>Old</th><th>New</th><th>Domain</th>"
-                   "<th>Old expiry</th><th>Seen</th><th>Lead</th></tr></thead><tbody>")
-        out += [f"<tr><td>{h(r.kind)}</td><td>{h(r.old_id)}</td><td>{h(r.new_id)}</td><td>{h(r.domain or '-')}</td>"
-                f"<td>{_date(r.old_not_after)}</td><td>{_date(r.seen_at)}</td><td>{r.lead_days} d</td></tr>"
-                for r in slis.rotations[:MAX_ROWS]]
-        out.append("</tbody></table>")
-    if slis.overdue:
-        out.append("<h3>Findings open longer than the escalation matrix allows</h3><table><thead><tr><th>Severity</th>"
-                   "<th>Open</th><th>Rule</th><th>Resource</th><th>Since</th></tr></thead><tbody>")
-        out += [f"<tr><td>{h(f.severity)}</td><td>{f.age_days:g} d</td><td>{h(f.rule_id)}</td><td>{h(f.resource_id)}</td>"
-                f"<td>{_date(f.opened_at)}</td></tr>" for f in slis.overdue[:MAX_ROWS]]
+    for title, headers, rows in _detail_tables(slis):
+        out.append(f"<h3>{h(title)}</h3><table><thead><tr>" + "".join(f"<th>{h(x)}</th>" for x in headers)
+                   + "</tr></thead><tbody>")
+        out += ["<tr>" + "".join(f"<td>{h(cell)}</td>" for cell in row) + "</tr>" for row in rows]
         out.append("</tbody></table>")
     return out
 
