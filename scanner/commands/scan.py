@@ -15,8 +15,9 @@ from scanner.evaluate.gate import FAIL_ON_CHOICES
 from scanner.usecases.scan import ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem
 from scanner.report import escape
+from scanner.report import formats as output_formats
 from scanner.report.changes import print_since
-from scanner.report.console import print_summary
+from scanner.report.console import print_summary, print_written
 from scanner.evidence.signing import load_private_key
 from scanner.usecases import notify as notify_usecase
 
@@ -26,7 +27,7 @@ WaiversOpt = Annotated[Optional[str], typer.Option("--waivers", help="Waivers YA
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuration YAML file.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as of this date or ISO 8601 timestamp with a zone (default: now).")]
 OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Where reports are written (default ./reports).")]
-FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html,prometheus.")]
+FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=f"Comma list: {','.join(output_formats.names())}.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 BaselineOpt = Annotated[Optional[str], typer.Option("--baseline", help="Gate only on findings new or worse than in this certscan-results.json or certscan-evidence.zip; 'history': the previous scan in --history.")]
@@ -89,12 +90,10 @@ def scan(
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     console = Console()
-    if run.report.baseline is not None:
+    if run.report.baseline is not None:  # with a baseline, what changed leads
         print_since(run.report.baseline, console)
     print_summary(run.report, console)
-    for name, paths in run.written.items():
-        for path in paths:
-            Console(stderr=True).print(f"wrote {path}", style="dim")
+    print_written([path for paths in run.written.values() for path in paths], Console(stderr=True))
     announce_history(run.history)
     delivery = notify_usecase.after_scan(run.report, routes, pushgateway)
     print_delivery(delivery)
