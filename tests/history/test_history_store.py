@@ -132,6 +132,11 @@ def test_baseline_history_needs_a_history_and_bad_baselines_are_exit_2(tmp_path)
     wrong = scan_week(tmp_path, 1, "--baseline", not_results)
     assert wrong.code == 2 and "not a certscan results file" in wrong.err
     assert not (tmp_path / "w1" / "certscan-results.json").exists()  # refused before scanning
+    no_history = certscan("history", "--history", tmp_path / "typo.db", "--since", "2026-13-01")
+    assert no_history.code == 2 and "--since" in no_history.err
+    no_history = certscan("history", "--history", tmp_path / "typo.db")
+    assert no_history.code == 2 and "no such history file" in no_history.err
+    assert not (tmp_path / "typo.db").exists()  # reading never creates a history
     assert "Traceback" not in run.err + missing.err + wrong.err
 
 
