@@ -135,7 +135,10 @@ def triage(
                      _settings(cfg, rules, param, waivers, as_of, out, allow_partial, baseline, history), options)
     if run.report.baseline is not None:  # with a baseline or history, what changed leads
         print_since(run.report.baseline, Console(highlight=False))
-    print_triage(run.digest, mode, Console(highlight=False))
+    written = [str(path) for path in run.written]
+    print_triage(run.digest, mode, Console(highlight=False),
+                 expiring_file=next((p for p in written if p.endswith("certscan-expiring.csv")), None),
+                 findings_file=next((p for p in written if p.endswith("certscan-findings.csv")), None))
     print_written(run.written, Console(stderr=True))
     announce_history(run.history)
     if mail is not None:

@@ -14,6 +14,7 @@ from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.evaluate.gate import FAIL_ON_CHOICES
 from scanner.usecases.scan import ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem
+from scanner.packs.selection import RuleSelection
 from scanner.report import escape
 from scanner.report import formats as output_formats
 from scanner.report.changes import print_since
@@ -32,14 +33,17 @@ FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|hi
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 BaselineOpt = Annotated[Optional[str], typer.Option("--baseline", help="Gate only on findings new or worse than in this certscan-results.json or certscan-evidence.zip; 'history': the previous scan in --history.")]
 HistoryOpt = Annotated[Optional[str], typer.Option("--history", help="Record the scan into this history: a SQLite file, or a postgresql:// URL (exit 5 if it cannot be written).")]
+CheckOpt = Annotated[Optional[list[str]], typer.Option("--check", help="Evaluate only these rules: ID or glob such as 'ACM-*' (repeatable, any case).")]
+SkipCheckOpt = Annotated[Optional[list[str]], typer.Option("--skip-check", help="Do not evaluate these rules: ID or glob (repeatable, any case).")]
 NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
 PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan).")]
+SarifAnchorOpt = Annotated[Optional[str], typer.Option("--sarif-anchor", help="In SARIF, point results of the shipped rules at this file of your repository, line 1 (the Action passes your rule pack, config or workflow file).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
 def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
-                          allow_partial, sign_key: Optional[str] = None, baseline: Optional[str] = None,
-                          history: Optional[str] = None) -> ScanSettings:
+                          allow_partial, sign_key: Optional[str] = None, check=None, skip_check=None,
+                          baseline: Optional[str] = None, history: Optional[str] = None) -> ScanSettings:
     fail_on = pick(fail_on, config, "fail_on", "high")
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
@@ -59,6 +63,8 @@ def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, 
         allow_partial=bool(pick(allow_partial, config, "allow_partial", False)),
         arguments=invocation_arguments(),
         sign_key=sign_key,
+        selection=RuleSelection(tuple(split_list(pick(check, config, "check", []))),
+                                tuple(split_list(pick(skip_check, config, "skip_check", [])))),
         baseline=pick(baseline, config, "baseline", None),
         history=pick(history, config, "history", None),
     )
@@ -79,13 +85,17 @@ def scan(
     sign_key: SignKeyOpt = None,
     baseline: BaselineOpt = None,
     history: HistoryOpt = None,
+    check: CheckOpt = None,
+    skip_check: SkipCheckOpt = None,
+    sarif_anchor: SarifAnchorOpt = None,
     notify: NotifyOpt = None,
     pushgateway: PushgatewayOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
-                                     sign_key, baseline, history)
+                                     sign_key, check, skip_check, baseline, history)
+    settings.sarif_anchor = sarif_anchor
     routes = notify_usecase.load(notify) if notify else None  # a bad routes file is exit 2 before collecting
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)

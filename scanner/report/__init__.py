@@ -38,6 +38,8 @@ class ScanReport:
     waivers_sha256: str | None = None  # of the waivers file as the scan read it
     sources: dict[str, Any] = field(default_factory=dict)
     sign_key: str | None = None  # path of the Ed25519 key that signs the evidence manifest (never its bytes)
+    rule_selection: dict[str, Any] | None = None  # --check / --skip-check patterns, when given
+    sarif_anchor: str | None = None  # --sarif-anchor: the file of the user's repository shipped rules point at
     # against a baseline (scan --baseline): the comparison in-process (scanner.changes.Comparison);
     # the labels (fingerprint -> new | existing | changed) and summary also survive a results file
     baseline: Any = None

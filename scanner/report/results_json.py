@@ -108,7 +108,9 @@ def results_document(report: ScanReport) -> dict[str, Any]:
             pending.discard(result.rule_id)
             if not pending:
                 break
+    selection = {"rule_selection": report.rule_selection} if report.rule_selection else {}
     document = {
+        **selection,
         "schema_version": SCHEMA_VERSION,
         "scan_id": report.scan_id,
         "as_of": format_time(report.as_of),
@@ -177,6 +179,7 @@ def read(path: str | Path) -> ScanReport:
             results=results, coverage=data["coverage"],
             errors=data["errors"], waivers=data.get("waivers", []), gate=data.get("gate", {}),
             summary=data.get("summary", {}), tool_version=data.get("tool", {}).get("version", "unknown"),
+            rule_selection=data.get("rule_selection"),
             baseline_summary=data.get("baseline"),
             baseline_labels={result_fingerprint(r["rule_id"], r["resource_id"]): r["baseline"] for r in data["results"]
                              if isinstance(r.get("baseline"), str)},

@@ -276,6 +276,20 @@ def _mark_baseline(report: ScanReport, selected: list[Result], plain: list[dict[
         plain.append(entry)
 
 
+def _anchor_shipped_rules(plain: list[dict[str, Any]], rules: list[dict[str, Any]], index: dict[str, int],
+                          report: ScanReport) -> None:
+    """Results of shipped rules point at a file of the scanned repository (--sarif-anchor: the
+    Action passes the user's rule pack, config or workflow file), line 1: code scanning opens an
+    alert only on a file the repository has, and policies/*.yaml is certscan's, not theirs."""
+    shipped = {p.get("display_path") for p in report.packs if p.get("builtin")}
+    for result in plain:
+        pack = rules[index[result["ruleId"]]].get("pack") or {}
+        if pack.get("file") in shipped:
+            physical = result["locations"][0]["physicalLocation"]
+            physical["artifactLocation"] = {"uri": artifact_uri(report.sarif_anchor)}
+            physical["region"] = {"startLine": 1}
+
+
 def _accepted(result: dict[str, Any]) -> dict[str, Any]:
     # sarif-om 1.0.4 follows a pre-release schema whose Suppression has "state"; SARIF 2.1.0
     # calls it "status". Waivers are approved exceptions: accepted.
@@ -324,6 +338,8 @@ def build(report: ScanReport, include_suppressed: bool = False, enforce_limits: 
     plain = [_accepted(to_plain(sarif_result(r, rules[index[r.rule_id]], index[r.rule_id]))) for r in selected]
     if report.baseline_summary is not None:
         _mark_baseline(report, selected, plain, rules, index, include_suppressed)
+    if report.sarif_anchor:
+        _anchor_shipped_rules(plain, rules, index, report)
 
     def assemble(chosen: list[int], truncation: dict[str, Any] | None) -> dict[str, Any]:
         notifications = _notifications(report)

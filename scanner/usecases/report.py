@@ -35,7 +35,7 @@ class ReportRun:
 def fresh_scan(sources: SourceOptions, settings: ScanSettings) -> tuple[ScanReport, int, RecordOutcome | None]:
     """A scan for reporting: nothing gates on findings; an incomplete scan is exit 3 unless
     allowed; a history that could not be written is exit 5 (when the scan was complete)."""
-    settings.fail_on = "none"
+    settings = replace(settings, fail_on="none")
     run = run_scan(sources, settings)
     code = EXIT_INCOMPLETE if run.gate.incomplete and not settings.allow_partial else EXIT_OK
     if code == EXIT_OK and run.history is not None and run.history.error:
@@ -65,6 +65,6 @@ def report_from_results(results_file: str, sources: SourceOptions, output_dir: P
 def report_from_scan(sources: SourceOptions, settings: ScanSettings, options: ReportOptions) -> ReportRun:
     if not sources.any_source:
         raise InputError(Problem(None, f"nothing to report: give --results FILE, or SOURCES ({sources_phrase()})"))
-    settings.formats = []
+    settings = replace(settings, formats=[])
     report, code, recorded = fresh_scan(sources, settings)
     return ReportRun(report, write_human_reports(report, settings.output_dir, options), code, recorded)

@@ -3,7 +3,7 @@ optionally e-mailed. Exit codes as for report; a delivery failure is an InputErr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scanner.collect import SourceOptions
@@ -36,7 +36,7 @@ def triage_subject(digest: Digest) -> str:
 def run_triage(sources: SourceOptions, settings: ScanSettings, options: ReportOptions) -> TriageRun:
     if not sources.any_source:
         raise InputError(Problem(None, f"nothing to triage: give SOURCES ({sources_phrase()})"))
-    settings.formats = ["json"]
+    settings = replace(settings, formats=["json"])
     report, code, recorded = fresh_scan(sources, settings)
     digest = build_digest(report, options.days, options.generated_at)
     paths = write_human_reports(report, settings.output_dir, options)
