@@ -14,7 +14,7 @@ from scanner.history.slis import ALLOWED_OPEN_DAYS, SLIs
 from scanner.model import BUCKETS, SEVERITIES, format_time
 from scanner.report.atomic import dumps_json
 from scanner.report import escape
-from scanner.usecases.history import HistoryView
+from scanner.history.view import HistoryView
 
 FORMATS = ("text", "json", "markdown", "html")
 BUCKET_ORDER = (*BUCKETS, "UNKNOWN")

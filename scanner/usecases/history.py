@@ -10,8 +10,9 @@ from typing import Any
 
 from scanner.usecases import clock
 from scanner.changes import Comparison
-from scanner.history.slis import SLIs, ScannedState, compute
+from scanner.history.slis import ScannedState, compute
 from scanner.history.store import HistoryError, HistoryStore, RecordedScan, describe
+from scanner.history.view import HistoryView, ScanPoint
 from scanner.model import SUPERSEDED, expiry_bucket, format_time
 from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
@@ -72,38 +73,6 @@ def previous_scan(target: str, as_of: datetime) -> Scan | None:
         raise InputError(Problem("--history", str(exc))) from None
     finally:
         store.close()
-
-
-@dataclass
-class ScanPoint:
-    """One recorded scan in the history report."""
-
-    scan_id: str
-    as_of: datetime
-    complete: bool
-    certificates: int
-    buckets: dict[str, int]
-    findings: dict[str, int]  # failing results per severity
-    new: int | None  # since the previous scan (None for the first)
-    resolved: int | None
-    worsened: int | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"scan_id": self.scan_id, "as_of": format_time(self.as_of), "complete": self.complete,
-                "certificates": self.certificates, "buckets": self.buckets, "findings": self.findings,
-                "new": self.new, "resolved": self.resolved, "worsened": self.worsened}
-
-
-@dataclass
-class HistoryView:
-    target: str
-    since: datetime | None
-    points: list[ScanPoint] = field(default_factory=list)
-    slis: SLIs = field(default_factory=SLIs)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"history": self.target, "since": format_time(self.since),
-                "scans": [p.to_dict() for p in self.points], "slis": self.slis.to_dict()}
 
 
 def load_history(target: str, since: datetime | None = None) -> HistoryView:
