@@ -47,12 +47,14 @@ def _expiry(context: dict[str, Any]) -> str:
     return md_text(bucket if days is None else f"{bucket} ({days_in_words(days)})")
 
 
-def _headline(d: Digest) -> list[str]:
+def _headline(d: Digest, against_baseline: bool = False) -> list[str]:
     gate = d.gate
     code = gate.get("exit_code")
     fail_on = gate.get("fail_on", "high")
     verdict = VERDICTS.get(code, f"exit code {code}")
     findings = f"{gate.get('findings', 0)} finding(s) at or above `{md_text(fail_on)}`"
+    if against_baseline:  # the gate counted only new or worse failures
+        findings = findings.replace("finding(s)", "new or worse finding(s)")
     if code == 3:
         detail = "the scan could not read everything (see coverage gaps)"
         if fail_on != "none":
@@ -163,9 +165,36 @@ def _waivers(d: Digest) -> list[str]:
     return lines + [""]
 
 
+def _new_since_baseline(report: ScanReport) -> list[str]:
+    """With a baseline, the failures that are new (or changed) lead: they are what the gate
+    counted. Read from the labels the results file carries."""
+    baseline = report.baseline_summary
+    if baseline is None:
+        return []
+    labels = report.baseline_labels
+    origin = baseline.get("from") or {}
+    counts = baseline.get("counts") or {}
+    new = [r for r in report.results if r.status == "fail" and labels.get(r.fingerprint, "new") == "new"]
+    changed = [r for r in report.results if r.status == "fail" and labels.get(r.fingerprint) == "changed"]
+    new.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule_id, r.resource_id))
+    lines = [f"### New since the baseline ({len(new)})", "",
+             f"Baseline: scan `{md_text(origin.get('scan_id', '?'))}` as of {md_text(origin.get('as_of', '?'))}; "
+             f"{len(changed)} changed, {counts.get('resolved', 0) + counts.get('gone', 0)} resolved since. "
+             "The gate counts only new or worse failures.", ""]
+    if new:
+        rows = [[r.severity, md_text(r.rule_id), md_text(r.resource_id), _expiry(r.context or {})]
+                for r in new[:MAX_CERTIFICATE_ROWS]]
+        lines += table(["Severity", "Rule", "Certificate", "Expiry"], rows)
+        if len(new) > MAX_CERTIFICATE_ROWS:
+            lines += ["", f"… and {len(new) - MAX_CERTIFICATE_ROWS} more in `certscan-results.json`."]
+    else:
+        lines.append("None.")
+    return lines + [""]
+
+
 def render(report: ScanReport) -> str:
     d = build_digest(report)
-    lines = _headline(d) + _counts(d) + _failing(d) + _coverage_gaps(d) + _waivers(d)
+    lines = _headline(d, report.baseline_summary is not None) + _new_since_baseline(report) + _counts(d) + _failing(d) + _coverage_gaps(d) + _waivers(d)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -14,6 +14,7 @@ from scanner.report import expiring as expiring_export
 from scanner.report.digest import Digest, build_digest
 from scanner.report.formats import ReportOptions
 from scanner.usecases.report import fresh_scan, write_human_reports
+from scanner.usecases.history import RecordOutcome
 from scanner.usecases.scan import ScanSettings, sources_phrase
 
 
@@ -23,6 +24,7 @@ class TriageRun:
     digest: Digest
     written: list[Path]
     exit_code: int
+    history: RecordOutcome | None = None
 
 
 def triage_subject(digest: Digest) -> str:
@@ -35,11 +37,11 @@ def run_triage(sources: SourceOptions, settings: ScanSettings, options: ReportOp
     if not sources.any_source:
         raise InputError(Problem(None, f"nothing to triage: give SOURCES ({sources_phrase()})"))
     settings = replace(settings, formats=["json"])
-    report, code = fresh_scan(sources, settings)
+    report, code, recorded = fresh_scan(sources, settings)
     digest = build_digest(report, options.days, options.generated_at)
     paths = write_human_reports(report, settings.output_dir, options)
     paths += expiring_export.write(report, settings.output_dir, options.days, digest)
-    return TriageRun(report, digest, paths, code)
+    return TriageRun(report, digest, paths, code, recorded)
 
 
 def mail_triage(run: TriageRun, mail: SmtpSettings, recipients: list[str], options: ReportOptions) -> None:
