@@ -29,7 +29,7 @@ FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=f"Comma
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
-PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan).")]
+PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan; basic auth from CERTSCAN_PUSHGATEWAY_USER/_PASSWORD).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
@@ -78,6 +78,8 @@ def scan(
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
                                      sign_key)
     routes = notify_usecase.load(notify) if notify else None  # a bad routes file is exit 2 before collecting
+    if pushgateway:
+        notify_usecase.check_pushgateway(pushgateway)
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     print_summary(run.report, Console())
