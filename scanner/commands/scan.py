@@ -35,7 +35,7 @@ HistoryOpt = Annotated[Optional[str], typer.Option("--history", help="Record the
 CheckOpt = Annotated[Optional[list[str]], typer.Option("--check", help="Evaluate only these rules: ID or glob such as 'ACM-*' (repeatable, any case).")]
 SkipCheckOpt = Annotated[Optional[list[str]], typer.Option("--skip-check", help="Do not evaluate these rules: ID or glob (repeatable, any case).")]
 NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
-PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan).")]
+PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan; basic auth from CERTSCAN_PUSHGATEWAY_USER/_PASSWORD).")]
 SarifAnchorOpt = Annotated[Optional[str], typer.Option("--sarif-anchor", help="In SARIF, point results of the shipped rules at this file of your repository, line 1 (the Action passes your rule pack, config or workflow file).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
@@ -96,6 +96,8 @@ def scan(
                                      sign_key, check, skip_check, baseline, history)
     settings.sarif_anchor = sarif_anchor
     routes = notify_usecase.load(notify) if notify else None  # a bad routes file is exit 2 before collecting
+    if pushgateway:
+        notify_usecase.check_pushgateway(pushgateway)
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     console = Console()
