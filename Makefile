@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml requirements/action.lock
 lock: $(STAMP)
 	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
 		$$($(BIN)/python -m scanner.collect.registry --extras | tr ',' '\n' | sed 's/^/--extra /') \
+		--extra postgresql \
 		pyproject.toml requirements/action-build.in -o requirements/action.lock
 
 demo: $(STAMP)

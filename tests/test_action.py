@@ -530,3 +530,23 @@ def test_example_workflows_drop_into_a_repository_without_certscans_files(path, 
         assert "no such" not in run.log
     text = path.read_text()
     assert "certscan/rules" not in re.sub(r"#.*", "", text)
+
+
+def test_baseline_and_history_inputs_gate_on_new_findings_only(action, workspace):
+    """A scan recorded into a history, then the same estate gated against that scan's results:
+    every finding is still reported, none is new, so the step passes where the plain gate fails."""
+    first = action.run(sources="--inventory inventory.json", args=AS_OF, formats="json", history="history.db")
+    assert first.exit_code == 1, first.log
+    assert (workspace / "history.db").is_file()
+    shutil.copy(workspace / first.outputs["results-file"], workspace / "last-week.json")
+    again = action.run(sources="--inventory inventory.json", args=AS_OF, formats="json,sarif",
+                       baseline="last-week.json", history="history.db")
+    assert again.exit_code == 0, again.log
+    assert again.outputs["exit-code"] == "0" and again.outputs["findings"] == "0"
+    assert "already in history" in again.log  # the same scan id is recorded once
+    data = results_of(workspace, again.outputs)
+    fails = [r for r in data["results"] if r["status"] == "fail"]
+    assert fails and {r["baseline"] for r in fails} == {"existing"}
+    assert "New since the baseline (0)" in again.summary
+    sarif = json.loads((workspace / again.outputs["sarif-file"]).read_text())
+    assert {r["baselineState"] for r in sarif["runs"][0]["results"]} == {"unchanged"}

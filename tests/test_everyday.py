@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from scanner.report.results_json import read as read_results
-from tests.conftest import LANDING_ZONE
+from tests.conftest import LANDING_ZONE, REPO
 
 CERTSCAN = str(Path(sys.executable).parent / "certscan")
 AS_OF = ("--as-of", "2026-06-01T00:00:00Z")
@@ -166,3 +166,18 @@ def test_the_selection_is_in_the_evidence_manifest_and_its_replay(tmp_path):
     again = certscan(*replay[1:], "--fail-on", "none", "--output-dir", "replayed", cwd=tmp_path / "bundle")
     assert again.returncode == 0, again.stderr
     assert evaluated(tmp_path / "bundle" / "replayed") == evaluated(out)
+
+
+@pytest.mark.parametrize("columns", [80, 120, 200])
+def test_scan_summary_never_cuts_a_resource_id(tmp_path, columns):
+    """The scan summary's failing rules list whole ARNs at every width: a table when they fit,
+    one block per rule when they do not (the demo's first screen used to end ARNs in '…')."""
+    done = certscan("scan", "--inventory", REPO / "examples" / "demo-inventory.json", "--fail-on", "none",
+                    "--format", "json", "--output-dir", tmp_path, columns=columns)
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "certscan-results.json").read_text())
+    failing = {r["resource_id"] for r in results["results"] if r["status"] == "fail"}
+    summary = done.stdout[done.stdout.index("Failing rules"):]
+    shown = {word for word in summary.split() if word.startswith(("arn:", "https://", "reports/"))}
+    assert shown and shown <= failing, shown - failing  # every id shown is whole
+    assert "…" not in "".join(line for line in summary.splitlines() if "arn:" in line)

@@ -35,9 +35,8 @@ from scanner.evidence import signing
 from scanner.inputs import resources
 from scanner.collect import registry
 from scanner.model import format_time
-from scanner.report.atomic import utf8
 from scanner.inputs.problems import InputError, Problem
-from scanner.report.atomic import dumps_json_bytes, write_bytes
+from scanner.report.atomic import dumps_json_bytes, utf8, write_bytes
 from scanner.report import ScanReport
 from scanner.report.formats import OutputFormat
 from scanner.report import control_matrix, formats

@@ -8,8 +8,6 @@ control characters made visible. Markup in these functions is only ever our own.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from rich.console import Console
 from rich.table import Table
 
@@ -17,6 +15,7 @@ from scanner.report.layout import Column, print_records
 
 from scanner.model import BUCKETS, SEVERITIES, days_in_words
 from scanner.report import ScanReport
+from scanner.report.digest import Digest, build_digest
 from scanner.report.escape import console as c
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -25,26 +24,26 @@ BUCKET_STYLE = {"EXPIRED": "bold red", "CRITICAL_7D": "red", "WARNING_30D": "yel
 MAX_RESOURCES_SHOWN = 5
 
 
-def print_summary(report: ScanReport, console: Console) -> None:
-    summary = report.summary
-    console.print(f"[bold]certscan[/bold] scan {c(report.scan_id)}  as of {report.as_of.isoformat()}  "
-                  f"certificates: {summary.get('certificates', 0)}")
+def print_summary(report: ScanReport, console: Console, digest: Digest | None = None) -> None:
+    """The scan's summary, from the view model the reports use."""
+    d = digest or build_digest(report)
+    console.print(f"[bold]certscan[/bold] scan {c(d.scan_id)}  as of {d.as_of.isoformat()}  "
+                  f"certificates: {d.certificates}")
 
     counts = Table(title="Results", show_edge=False)
     counts.add_column("status")
     counts.add_column("count", justify="right")
-    for status, n in summary.get("by_status", {}).items():
+    for status, n in d.status_counts.items():
         counts.add_row(c(status), str(n))
     console.print(counts)
 
     sev = Table(title="Failures by severity", show_edge=False)
     for name in reversed(SEVERITIES):
         sev.add_column(name, justify="right", style=SEVERITY_STYLE[name])
-    by_sev = summary.get("failures_by_severity", {})
-    sev.add_row(*[str(by_sev.get(name, 0)) for name in reversed(SEVERITIES)])
+    sev.add_row(*[str(d.severity_counts.get(name, 0)) for name in reversed(SEVERITIES)])
     console.print(sev)
 
-    buckets = summary.get("certificates_by_bucket", {})
+    buckets = d.bucket_counts
     bucket_table = Table(title="Certificates by expiry bucket", show_edge=False)
     names = [b for b in (*BUCKETS, "UNKNOWN") if b in buckets or b in BUCKETS]
     for name in names:
@@ -52,32 +51,20 @@ def print_summary(report: ScanReport, console: Console) -> None:
     bucket_table.add_row(*[str(buckets.get(name, 0)) for name in names])
     console.print(bucket_table)
 
-    failing: dict[str, list] = defaultdict(list)
-    for result in report.results:
-        if result.status == "fail":
-            failing[result.rule_id].append(result)
-    if failing:
-        table = Table(title="Failing rules", show_edge=False)
-        table.add_column("rule")
-        table.add_column("severity")
-        table.add_column("count", justify="right")
-        table.add_column("resources")
-        order = sorted(failing, key=lambda rid: (-max(SEVERITIES.index(r.severity) for r in failing[rid]), rid))
-        for rule_id in order:
-            items = failing[rule_id]
-            worst = max((r.severity for r in items), key=SEVERITIES.index)
-            shown = "\n".join(c(r.resource_id) for r in items[:MAX_RESOURCES_SHOWN])
-            if len(items) > MAX_RESOURCES_SHOWN:
-                shown += f"\n… and {len(items) - MAX_RESOURCES_SHOWN} more"
-            table.add_row(c(rule_id), f"[{SEVERITY_STYLE[worst]}]{worst}[/]", str(len(items)), shown)
-        console.print(table)
+    if d.rules:  # resource ids are never cut: a narrow terminal gets one block per rule
+        rows = []
+        for row in sorted(d.rules, key=lambda r: (-SEVERITIES.index(r.severity), r.rule_id)):
+            shown = "\n".join(c(resource) for resource in row.resources[:MAX_RESOURCES_SHOWN])
+            if len(row.resources) > MAX_RESOURCES_SHOWN:
+                shown += f"\n… and {len(row.resources) - MAX_RESOURCES_SHOWN} more"
+            rows.append([c(row.rule_id), f"[{SEVERITY_STYLE[row.severity]}]{row.severity}[/]", str(row.failing), shown])
+        print_records(console, "Failing rules", FAILING_RULE_COLUMNS, rows)
 
-    expired_waivers = [w for w in report.waivers if w["state"] == "expired"]
-    for w in expired_waivers:
+    for w in d.expired_waivers:
         console.print(f"[yellow]waiver {c(w['id'])} expired {c(w['expires'])}: it no longer waives "
                       f"{c(w['rule'])} on {c(w['resource'])} ({c(w['matched'])} result(s))[/yellow]")
 
-    gate = report.gate
+    gate = d.gate
     for reason in gate.get("incomplete", [])[:20]:
         console.print(f"[red]incomplete:[/red] {c(reason)}")
     verdict = {0: "[green]PASS[/green]", 1: "[red]FAIL[/red]", 3: "[red]INCOMPLETE[/red]"}.get(gate.get("exit_code"), "?")
@@ -90,6 +77,7 @@ def print_written(paths, console: Console) -> None:
         console.print(f"wrote {c(path)}", style="dim")
 
 
+FAILING_RULE_COLUMNS = [Column("rule"), Column("severity"), Column("count", justify="right"), Column("resources")]
 EXPIRING_COLUMNS = [Column("expiry"), Column("bucket"), Column("resource"), Column("owner")]
 OWNER_COLUMNS = [Column("owner"), Column("failing", justify="right"), Column("worst"), Column("rules", identifier=False)]
 

@@ -32,8 +32,8 @@ def _needed(column: Column, cells: list[str]) -> int:
     """The narrowest a column can be without cutting anything: an identifier's whole width,
     else its longest word (text wraps between words)."""
     texts = [_plain(cell) for cell in cells] + [column.name]
-    if column.identifier:
-        return max(cell_len(text) for text in texts)
+    if column.identifier:  # a cell may hold several identifiers, one per line
+        return max(cell_len(line) for text in texts for line in text.split("\n"))
     return max((cell_len(word) for text in texts for word in text.split()), default=1)
 
 
@@ -76,7 +76,11 @@ def print_records(console: Console, title: str | None, columns: list[Column], ro
         for row in rows:
             console.print(Text("─" * min(console.width, 40), style="dim"))
             for col, cell in zip(columns, row):
-                if cell != "":
+                if "\n" in cell:  # several values: one per line under the name
+                    console.print(f"{col.name}:")
+                    for line in cell.split("\n"):
+                        console.print(f"  {line}", soft_wrap=True)
+                elif cell != "":
                     console.print(f"{col.name}: {cell}", soft_wrap=True)
     if footer:
         console.print(footer, soft_wrap=True)
