@@ -136,6 +136,9 @@ class Certificate:
     renew_lifetime_percentage: int | None = None
     validity_months: int | None = None
     issuer_name: str | None = None  # the CA configuration name (Key Vault issuer, e.g. Self, Unknown)
+    status_message: str | None = None  # the manager's own words on status (cert-manager Ready message)
+    failed_attempts: int | None = None  # issuance attempts failed in a row (cert-manager)
+    renewal_time: datetime | None = None  # when the manager will renew (cert-manager status.renewalTime)
     # key
     key_algorithm: str | None = None  # RSA | EC | ED25519 | ...
     key_size: int | None = None  # RSA modulus bits, EC curve bits
@@ -194,7 +197,7 @@ class Certificate:
     def from_dict(cls, data: dict[str, Any]) -> Certificate:
         known = CERTIFICATE_FIELDS
         kwargs = {key: value for key, value in data.items() if key in known}
-        for key in ("not_before", "not_after"):
+        for key in DATETIME_FIELDS:
             if kwargs.get(key) is not None:
                 kwargs[key] = parse_time(kwargs[key])
         kwargs["validation"] = [ValidationRecord(**record) for record in data.get("validation") or []]
@@ -213,7 +216,7 @@ class Certificate:
 
 
 CERTIFICATE_FIELDS = frozenset(f.name for f in fields(Certificate))
-DATETIME_FIELDS = frozenset({"not_before", "not_after"})
+DATETIME_FIELDS = frozenset({"not_before", "not_after", "renewal_time"})
 # Names a rule may use: stored fields plus derived ones.
 FACT_FIELDS = CERTIFICATE_FIELDS | {"is_wildcard", "validity_days", "days_to_expiry", "expiry_bucket"}
 
