@@ -16,7 +16,7 @@ import pytest
 from scanner.collect import SourceOptions
 from scanner.collect.kubernetes import duration_days
 from scanner.collect.runner import collect
-from scanner.problems import InputError
+from scanner.inputs.problems import InputError
 from scanner.simulate.certs import SimulatedCA
 from scanner.simulate.kubernetes_api import (TOKEN, FakeCluster, FakeKubernetesAPI, certificate, opaque_secret,
                                              tls_secret)

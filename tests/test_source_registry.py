@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner import resources
+from scanner.inputs import resources
 from scanner.collect import SourceOptions, registry
-from scanner.schema_check import check
+from scanner.inputs.schema_check import check
 
 ROOT = Path(__file__).resolve().parent.parent
 CERTSCAN = Path(sys.executable).parent / "certscan"
@@ -92,6 +92,7 @@ def test_every_install_extra_is_declared_in_pyproject():
         if source.extra:
             assert source.extra in extras
             assert source.extra in extras["dev"][0]  # certscan[...] pulled by dev: the tests use every SDK
+            assert source.extra in extras["all"][0]  # certscan[all]: every source
 
 
 def test_source_options_take_only_declared_fields():

@@ -31,7 +31,7 @@ from cryptography import x509
 from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts
 from scanner.model import ONE_DAY, Certificate, CollectionError, Coverage
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 SOURCE = "azure.keyvault"
 SERVICE = "keyvault"

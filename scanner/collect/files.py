@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts
 from scanner.model import Certificate, CollectionError, Coverage
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 SOURCE = "file"
 CERT_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".cert", ".der", ".p7b", ".p7c", ".p12", ".pfx"})

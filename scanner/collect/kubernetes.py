@@ -41,7 +41,7 @@ from cryptography import x509
 from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts
 from scanner.model import Certificate, CollectionError, Coverage, parse_time
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 SOURCE = "kubernetes"
 IN_CLUSTER = "in-cluster"

@@ -24,7 +24,7 @@ from typing import Any
 
 import scanner.collect as collect_package
 from scanner.collect import Collector, Option, Source, SourceOptions
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 # modules of this package that are machinery, not sources
 _MACHINERY = frozenset({"registry", "runner"})
@@ -173,12 +173,11 @@ def render_sources_schema() -> str:
 def main(argv: list[str] | None = None) -> int:
     """Writes schemas/sources.schema.json; --check says whether it is up to date; --extras
     prints the install extras of every source, comma-separated (for pip install 'certscan[...]')."""
-    from scanner.resources import schema_path
     argv = argv if argv is not None else sys.argv[1:]
     if "--extras" in argv:
         print(",".join(dict.fromkeys(s.extra for s in sources() if s.extra)))
         return 0
-    target = Path(schema_path(SOURCES_SCHEMA))
+    target = Path(__file__).resolve().parents[2] / "schemas" / SOURCES_SCHEMA  # the source checkout
     text = render_sources_schema()
     if "--check" in argv:
         if not target.is_file() or target.read_text(encoding="utf-8") != text:

@@ -11,7 +11,7 @@ import typer
 
 from scanner.collect import Option, SourceOptions, registry
 from scanner.model import NaiveDatetimeError, parse_time
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 _PANEL = "Sources"
 

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from scanner.evidence_verify import verify_bundle
+from scanner.evidence.verify import verify_bundle
 
 EXIT_VERIFIED, EXIT_FAILED = 0, 1
 

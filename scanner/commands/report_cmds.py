@@ -18,11 +18,11 @@ from rich.table import Table
 from scanner.commands.common import build_sources, parse_as_of, sources_phrase, with_sources
 from scanner.commands.invocation import invocation_arguments
 from scanner.commands.scan import AllowPartialOpt, AsOfOpt, ConfigOpt, OutputDirOpt, ParamOpt, RulesOpt, WaiversOpt
-from scanner.config import load_config, params_as_pairs, pick
-from scanner.gate import EXIT_INCOMPLETE, EXIT_OK
-from scanner.mail import Attachment, build_message, check_addresses, send, smtp_settings
-from scanner.pipeline import ScanSettings, run_scan
-from scanner.problems import InputError, Problem
+from scanner.inputs.config import load_config, params_as_pairs, pick
+from scanner.evaluate.gate import EXIT_INCOMPLETE, EXIT_OK
+from scanner.notify.mail import Attachment, build_message, check_addresses, send, smtp_settings
+from scanner.usecases.scan import ScanSettings, run_scan
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report import expiring as expiring_export
 from scanner.report import findings, html, markdown

@@ -9,12 +9,12 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.config import load_config, params_as_pairs, pick
-from scanner.gate import FAIL_ON_CHOICES
-from scanner.pipeline import ScanSettings, run_scan
-from scanner.problems import InputError, Problem
+from scanner.inputs.config import load_config, params_as_pairs, pick
+from scanner.evaluate.gate import FAIL_ON_CHOICES
+from scanner.usecases.scan import ScanSettings, run_scan
+from scanner.inputs.problems import InputError, Problem
 from scanner.report.console import print_summary
-from scanner.signing import load_private_key
+from scanner.evidence.signing import load_private_key
 
 RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Rule pack file or folder (repeatable); 'builtin' names the shipped packs.")]
 ParamOpt = Annotated[Optional[list[str]], typer.Option("--param", help="Override a rule parameter: RULE.KEY=VALUE (repeatable).")]

@@ -25,7 +25,7 @@ FORMATS: dict[str, str] = {
     "markdown": "scanner.report.markdown",
     "csv": "scanner.report.findings",
     "html": "scanner.report.html",
-    "evidence": "scanner.report.evidence",
+    "evidence": "scanner.evidence.bundle",
 }
 FORMAT_ORDER = ("json", "sarif", "junit", "markdown", "csv", "html", "evidence")
 

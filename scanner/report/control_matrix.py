@@ -1,7 +1,7 @@
 """controls.csv for the evidence bundle: one row per (framework, control) with its title, the
 rules mapped to it and the basis of each mapping, and the pass/fail/waived counts.
 
-It reuses scanner.controls.matrix_rows, which reads compiled rules; a ScanReport carries the
+It reuses scanner.packs.frameworks.matrix_rows, which reads compiled rules; a ScanReport carries the
 rules as dicts (they may come from a saved results file), so each is adapted here.
 """
 
@@ -12,8 +12,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.controls import ControlRef, Framework, load_catalogs, matrix_rows
-from scanner.problems import InputError
+from scanner.packs.frameworks import ControlRef, Framework, load_catalogs, matrix_rows
+from scanner.inputs.problems import InputError
 from scanner.report import ScanReport
 
 COLUMNS = ("framework", "control", "title", "basis", "rules", "pass", "fail", "waived", "error", "not_applicable")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner import clock
+from scanner.usecases import clock
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, Result, parse_time
 from scanner.report import ScanReport
 
@@ -115,7 +115,7 @@ class Digest:
 
 
 def generated_at(report: ScanReport) -> datetime:
-    """When the report was produced: the scan's end, else now (see scanner.clock)."""
+    """When the report was produced: the scan's end, else now (see scanner.usecases.clock)."""
     return (report.finished_at or clock.now()).replace(microsecond=0)
 
 

@@ -12,8 +12,8 @@ from html import escape
 from pathlib import Path
 from typing import Iterable
 
-from scanner.model import SEVERITIES, format_time
-from scanner.outputs import write_text
+from scanner.model import SEVERITIES, days_in_words, format_time
+from scanner.report.atomic import write_text
 from scanner.report import ScanReport
 from scanner.report.digest import Digest, build_digest, location_of
 
@@ -116,9 +116,9 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
                          for o in d.owners[:limit]], numeric=[1]))
 
     parts.append(f"<h2>Certificates expiring within {d.days} days (expired included)</h2>")
-    parts.append(_table(["Days", "Bucket", "Resource", "Domain", "Where", "Owner"],
-                        [(x.days_to_expiry, x.bucket, x.resource_id, x.domain, x.where, x.owner) for x in d.expiring],
-                        numeric=[0]))
+    parts.append(_table(["Expiry", "Bucket", "Resource", "Domain", "Where", "Owner"],
+                        [(days_in_words(x.days_to_expiry), x.bucket, x.resource_id, x.domain, x.where, x.owner)
+                         for x in d.expiring]))
 
     parts.append("<h2>Coverage gaps</h2>")
     if d.gaps:

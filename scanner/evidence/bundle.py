@@ -31,12 +31,12 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from scanner import signing
-from scanner import resources
+from scanner.evidence import signing
+from scanner.inputs import resources
 from scanner.collect import registry
 from scanner.model import format_time
-from scanner.outputs import dumps_json, write_bytes
-from scanner.problems import InputError, Problem
+from scanner.report.atomic import dumps_json, write_bytes
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report import control_matrix, findings, junit, markdown, sarif
 from scanner.report.results_json import results_document
@@ -66,7 +66,7 @@ def _unique(name: str, taken: set[str]) -> str:
 
 def _read_as_used(path: str | Path, option: str, expected_sha256: str | None = None) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        data = (Path(path) if isinstance(path, str) else path).read_bytes()  # a shipped pack is a Traversable
     except OSError as exc:
         raise InputError(Problem(str(path), f"{option}: cannot read it back for the evidence bundle: {exc}")) from None
     if expected_sha256 and sha256(data) != expected_sha256:

@@ -1,28 +1,33 @@
-"""Files shipped with certscan: JSON Schemas and the built-in rule packs and catalogs."""
+"""Files shipped with certscan: JSON Schemas and the built-in rule packs and catalogs.
+
+They are read through importlib.resources from the packages scanner.policies,
+scanner.policies.frameworks and scanner.schemas (the repository's policies/ and schemas/
+folders, mapped into the package by pyproject.toml), so a wheel, `pip install .`, pipx and an
+editable checkout all find them the same way. What is returned is a Traversable: read it with
+read_bytes()/read_text(); where a filesystem path is really needed, use as_file()."""
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
+from importlib.resources.abc import Traversable
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-
-_REPO = Path(__file__).resolve().parent.parent
-_IN_REPO = {"scanner.policies": _REPO / "policies", "scanner.schemas": _REPO / "schemas"}
-
-
-def _root(package: str) -> Path:
-    # A wheel carries the files inside the package; a source checkout (editable install, or
-    # running from the repository root) has them beside it.
-    if _IN_REPO[package].is_dir():
-        return _IN_REPO[package]
-    return Path(str(resources.files(package)))
+POLICIES = "scanner.policies"
+FRAMEWORKS = "scanner.policies.frameworks"
+SCHEMAS = "scanner.schemas"
 
 
-def schema_path(name: str) -> Path:
-    return _root("scanner.schemas") / name
+def _yaml_files(package: str) -> list[Traversable]:
+    return sorted((entry for entry in resources.files(package).iterdir()
+                   if entry.is_file() and entry.name.endswith((".yaml", ".yml"))),
+                  key=lambda entry: entry.name)
+
+
+def schema_file(name: str) -> Traversable:
+    return resources.files(SCHEMAS).joinpath(name)
 
 
 SOURCES_SCHEMA = "sources.schema.json"  # written by scanner.collect.registry
@@ -32,7 +37,7 @@ SOURCES_SCHEMA = "sources.schema.json"  # written by scanner.collect.registry
 def schema(name: str) -> dict[str, Any]:
     """A shipped schema, self-contained: what it takes from sources.schema.json (the source
     lists the registry generates) is put in place, so any validator can use it alone."""
-    document = json.loads(schema_path(name).read_text(encoding="utf-8"))
+    document = json.loads(schema_file(name).read_text(encoding="utf-8"))
     if name == SOURCES_SCHEMA:
         return document
     return _flatten(_inline(document, schema(SOURCES_SCHEMA)))
@@ -44,9 +49,9 @@ def _inline(node: Any, sources: dict[str, Any], here: dict[str, Any] | None = No
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
-    if isinstance(ref, str) and (ref.startswith(SOURCES_SCHEMA + "#/$defs/") or (here is sources and ref.startswith("#/$defs/"))):
-        target = sources["$defs"][ref.rsplit("/", 1)[1]]
-        return _inline(target, sources, sources)
+    if isinstance(ref, str) and (ref.startswith(SOURCES_SCHEMA + "#/$defs/")
+                                 or (here is sources and ref.startswith("#/$defs/"))):
+        return _inline(sources["$defs"][ref.rsplit("/", 1)[1]], sources, sources)
     return {key: _inline(value, sources, here) for key, value in node.items()}
 
 
@@ -71,22 +76,22 @@ def _flatten(node: Any) -> Any:
     return node
 
 
-def builtin_pack_paths() -> list[Path]:
-    return sorted(_root("scanner.policies").glob("*.yaml"))
+def builtin_pack_paths() -> list[Traversable]:
+    return _yaml_files(POLICIES)
 
 
-def framework_catalog_paths() -> list[Path]:
-    return sorted((_root("scanner.policies") / "frameworks").glob("*.yaml"))
+def framework_catalog_paths() -> list[Traversable]:
+    return _yaml_files(FRAMEWORKS)
 
 
-def builtin_display_path(path: Path) -> str:
+def builtin_display_path(path: Traversable) -> str:
     """How SARIF and reports name a shipped pack: its place in the certscan repository."""
     return f"policies/{path.name}"
 
 
-def pack_file(pack: dict) -> Path:
-    """The file behind a pack entry of a ScanReport: a shipped pack is named by its
-    repository path (so outputs do not depend on where certscan is installed)."""
+def pack_file(pack: dict) -> Traversable:
+    """The file behind a pack entry of a ScanReport: a shipped pack is found in the installed
+    package by its name (so outputs do not depend on where certscan is installed)."""
     if pack.get("builtin"):
-        return _root("scanner.policies") / Path(str(pack["path"])).name
+        return resources.files(POLICIES).joinpath(PurePosixPath(str(pack["path"]).replace("\\", "/")).name)
     return Path(str(pack["path"]))
