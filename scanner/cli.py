@@ -18,6 +18,7 @@ from scanner.commands.scan import scan
 from scanner.commands.summary import summary
 from scanner.evaluate.gate import EXIT_USAGE
 from scanner.inputs.problems import InputError
+from scanner.report import escape
 
 app = typer.Typer(
     name="certscan",
@@ -56,7 +57,8 @@ def run(argv: list[str] | None = None) -> int:
         code = app(args=argv, prog_name="certscan", standalone_mode=False)
     except InputError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error:[/red] {problem}", markup=True, soft_wrap=True)
+            # a problem quotes outside text (and '[extra]' hints): never read as markup
+            err.print(f"[red]error:[/red] {escape.console(problem)}", markup=True, soft_wrap=True)
         return EXIT_USAGE
     except typer.Abort:
         err.print("aborted")

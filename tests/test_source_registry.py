@@ -136,3 +136,21 @@ def test_registry_prints_the_extras_the_action_installs():
     assert out.split(",") == list(dict.fromkeys(s.extra for s in registry.sources() if s.extra))
     assert "scanner.collect.registry --extras" in (ROOT / "action.yml").read_text()
     assert json.loads((ROOT / "schemas" / registry.SOURCES_SCHEMA).read_text())["$defs"]["source"]["enum"]
+
+
+def test_a_source_without_its_sdk_is_listed_and_asks_for_its_extra(tmp_path):
+    """A source module imports its SDK where it uses it: with the SDK missing, its options are
+    still on the command line, and using it is exit 2 naming the extra the registry declares."""
+    blocked = "import sys; sys.modules['kubernetes'] = None; sys.modules['boto3'] = None\n"
+    code = blocked + ("from scanner.cli import run; import sys; "
+                      "sys.exit(run(sys.argv[1:]))")
+    base = [sys.executable, "-c", code]
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    shown = subprocess.run([*base, "scan", "--help"], capture_output=True, text=True, env=env, timeout=120)
+    assert "--kubernetes" in shown.stdout and "--aws" in shown.stdout
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    used = subprocess.run([*base, "scan", "--kubernetes", "--kubeconfig", str(kubeconfig), "--output-dir",
+                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+    assert used.returncode == 2 and "Traceback" not in used.stderr
+    assert "kubernetes is not installed (pip install 'certscan[kubernetes]')" in used.stderr
