@@ -222,3 +222,25 @@ def test_scan_kubernetes_end_to_end_judges_reports_and_leaks_no_secret(tmp_path,
         for canary in canaries:
             assert canary.encode() not in data, f"{name} leaks a secret"
     assert "\x1b" not in proc.stdout  # the hostile Ready message reaches the console escaped
+
+
+def test_configuration_file_section_selects_and_configures_the_source(tmp_path, pki):
+    """The kubernetes: section of --config is the registry's fragment: it selects the source,
+    and the command line wins over it."""
+    from scanner.commands.common import build_sources
+    from scanner.inputs.config import load_config
+
+    with FakeKubernetesAPI({"prod": shop_cluster(pki)}) as api:
+        kubeconfig = api.write_kubeconfig(tmp_path / "kubeconfig")
+        config_file = tmp_path / "certscan.yaml"
+        config_file.write_text(f"apiVersion: certscan/v1\nkind: Config\nkubernetes:\n  kubeconfig: {kubeconfig}\n"
+                               "  contexts: [prod]\n  namespaces: [legacy]\n")
+        options = build_sources(load_config(str(config_file)), quiet=True)
+        assert options.kubernetes and options.namespaces == ["legacy"] and options.kube_contexts == ["prod"]
+        assert {c.region for c in collect(options, NOW).certificates} == {"legacy"}
+        overridden = build_sources(load_config(str(config_file)), namespace=["shop"], quiet=True)
+        assert {c.region for c in collect(overridden, NOW).certificates} == {"shop"}
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: certscan/v1\nkind: Config\nkubernetes:\n  namespace: shop\n")
+    with pytest.raises(InputError, match="namespace"):
+        load_config(str(bad))
