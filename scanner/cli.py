@@ -12,6 +12,7 @@ from scanner.commands.evidence_cmds import evidence_app
 from scanner.commands.inventory_cmds import dns_check, expiring, inventory
 from scanner.commands.invocation import reset_invocation, set_invocation
 from scanner.commands.merge import merge
+from scanner.commands.notify import notify
 from scanner.commands.report_cmds import report, triage
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
@@ -36,6 +37,7 @@ app.command()(demo)
 app.add_typer(rules_app, name="rules")
 app.command()(report)
 app.command()(triage)
+app.command()(notify)
 app.add_typer(evidence_app, name="evidence")
 app.command()(inventory)
 app.command()(expiring)

@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--extras" in argv:
         print(",".join(dict.fromkeys(s.extra for s in sources() if s.extra)))
         return 0
-    target = Path(__file__).resolve().parents[2] / "schemas" / SOURCES_SCHEMA  # the source checkout
+    target = Path(__file__).resolve().parents[2] / "schemas" / SOURCES_SCHEMA  # the checkout's schemas/
     text = render_sources_schema()
     if "--check" in argv:
         if not target.is_file() or target.read_text(encoding="utf-8") != text:

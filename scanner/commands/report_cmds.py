@@ -1,7 +1,8 @@
 """certscan report and certscan triage: the human reports, from a fresh scan or a saved
 results file, and the weekly triage (inventory + expiring + report, optionally e-mailed).
 
-Exit codes: 0 written (and sent); 2 bad input, SMTP settings or delivery failure; 3 a fresh
+Exit codes: 0 written (and sent); 2 bad input, SMTP settings or --email delivery failure; 4 some
+--notify messages could not be delivered (when nothing else failed); 3 a fresh
 scan could not see everything and --allow-partial was not given (the reports are still
 written, and say what is missing). Findings do not change the exit code here: gating is
 `scan --fail-on`'s job.
@@ -17,7 +18,10 @@ from rich.table import Table
 
 from scanner.commands.common import build_sources, parse_as_of, sources_phrase, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.scan import AllowPartialOpt, AsOfOpt, ConfigOpt, OutputDirOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.commands.notify import print_delivery
+from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, ConfigOpt, NotifyOpt, OutputDirOpt, ParamOpt, RulesOpt,
+                                   WaiversOpt)
+from scanner.usecases import notify as notify_usecase
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.evaluate.gate import EXIT_INCOMPLETE, EXIT_OK
 from scanner.notify.mail import Attachment, build_message, check_addresses, send, smtp_settings
@@ -128,10 +132,13 @@ def triage(
     smtp_password: SmtpPasswordOpt = None,
     smtp_from: SmtpFromOpt = None,
     smtp_ca_file: SmtpCaOpt = None,
+    notify: NotifyOpt = None,
 ):
-    """Inventory, expiring certificates and the report in one run; --email sends the report."""
+    """Inventory, expiring certificates and the report in one run; --email sends the report,
+    --notify tells each owner about their findings."""
     _check_mode(mode)
     cfg = load_config(config)
+    routes = notify_usecase.load(notify) if notify else None  # exit 2 before collecting
     out = Path(pick(output_dir, cfg, "output_dir", "reports"))
     recipients = check_addresses(list(email or []))
     # SMTP settings are checked before anything is collected: a typo is exit 2 at once.
@@ -155,7 +162,9 @@ def triage(
         ])
         send(mail, recipients, message)
         Console(stderr=True).print(f"sent the {mode} report to {', '.join(recipients)} via {mail.host}:{mail.port}")
-    raise typer.Exit(code)
+    delivery = notify_usecase.after_scan(scan_report, routes, None)
+    print_delivery(delivery)
+    raise typer.Exit(notify_usecase.exit_code(code, delivery))
 
 
 def triage_subject(digest: Digest) -> str:

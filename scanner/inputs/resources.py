@@ -49,9 +49,9 @@ def _inline(node: Any, sources: dict[str, Any], here: dict[str, Any] | None = No
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
-    if isinstance(ref, str) and (ref.startswith(SOURCES_SCHEMA + "#/$defs/")
-                                 or (here is sources and ref.startswith("#/$defs/"))):
-        return _inline(sources["$defs"][ref.rsplit("/", 1)[1]], sources, sources)
+    if isinstance(ref, str) and (ref.startswith(SOURCES_SCHEMA + "#/$defs/") or (here is sources and ref.startswith("#/$defs/"))):
+        target = sources["$defs"][ref.rsplit("/", 1)[1]]
+        return _inline(target, sources, sources)
     return {key: _inline(value, sources, here) for key, value in node.items()}
 
 

@@ -25,9 +25,10 @@ FORMATS: dict[str, str] = {
     "markdown": "scanner.report.markdown",
     "csv": "scanner.report.findings",
     "html": "scanner.report.html",
+    "prometheus": "scanner.report.prometheus",
     "evidence": "scanner.evidence.bundle",
 }
-FORMAT_ORDER = ("json", "sarif", "junit", "markdown", "csv", "html", "evidence")
+FORMAT_ORDER = ("json", "sarif", "junit", "markdown", "csv", "html", "prometheus", "evidence")
 
 
 @dataclass
