@@ -19,7 +19,7 @@ from scanner.commands.scan import scan
 from scanner.commands.summary import summary
 from scanner.evaluate.gate import EXIT_USAGE
 from scanner.inputs.problems import InputError
-from scanner.report import escape
+from scanner.report.escape import console as c
 
 app = typer.Typer(
     name="certscan",
@@ -59,8 +59,7 @@ def run(argv: list[str] | None = None) -> int:
         code = app(args=argv, prog_name="certscan", standalone_mode=False)
     except InputError as exc:
         for problem in exc.problems:
-            # a problem quotes outside text (and '[extra]' hints): never read as markup
-            err.print(f"[red]error:[/red] {escape.console(problem)}", markup=True, soft_wrap=True)
+            err.print(f"[red]error:[/red] {c(problem)}", markup=True, soft_wrap=True)
         return EXIT_USAGE
     except typer.Abort:
         err.print("aborted")
@@ -70,10 +69,10 @@ def run(argv: list[str] | None = None) -> int:
         if show is not None:
             show(file=sys.stderr)
         else:
-            err.print(f"error: {exc}")
+            err.print(f"error: {c(exc)}")
         return getattr(exc, "exit_code", EXIT_USAGE)
     except OSError as exc:  # an output that cannot be written: say which, no traceback
-        err.print(f"[red]error:[/red] cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}",
+        err.print(f"[red]error:[/red] cannot write {c(exc.filename or 'an output file')}: {c(exc.strerror or exc)}",
                   markup=True, soft_wrap=True)
         return EXIT_USAGE
     finally:
@@ -82,4 +81,10 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    # A name that is not valid UTF-8 reaches the terminal as a visible escape, never as an
+    # UnicodeEncodeError after the reports were written.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     sys.exit(run())

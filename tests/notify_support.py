@@ -4,12 +4,9 @@ Pushgateway client) send, an aiosmtpd mailbox, and a small estate with known own
 
 from __future__ import annotations
 
-import email
-import email.policy
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -102,29 +99,13 @@ def serve_webhooks():
     return server, thread, hooks
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Mailbox:
-    messages: list = field(default_factory=list)
-    envelopes: list = field(default_factory=list)
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
-        return "250 Message accepted"
-
-    def bodies_to(self, address: str) -> list[str]:
-        out = []
-        for (sender, rcpts), message in zip(self.envelopes, self.messages):
-            if address in rcpts:
-                part = message.get_body(preferencelist=("plain", "html"))
-                out.append(part.get_content())
-        return out
+def bodies_to(mailbox, address: str) -> list[str]:
+    """Text of each message an aiosmtpd mailbox (tests.outputs.test_outputs_triage.Mailbox) got for address."""
+    out = []
+    for (_sender, rcpts), message in zip(mailbox.envelopes, mailbox.messages):
+        if address in rcpts:
+            out.append(message.get_body(preferencelist=("plain", "html")).get_content())
+    return out
 
 
 RESOURCE_LINE = re.compile(r"^\s*resource: (.+?)\s*$", re.MULTILINE)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.notify_support import (AS_OF, REPO, Mailbox, Webhooks, cert, certscan, free_port, resources_in,
-                                  serve_webhooks, write_inventory)
+from tests.notify_support import (AS_OF, Webhooks, bodies_to, cert, certscan, resources_in, serve_webhooks,
+                                  write_inventory)
+from tests.outputs.test_outputs_triage import Mailbox, free_port
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 pytest.importorskip("apprise")
@@ -48,14 +49,9 @@ WAIVERS = """\
 apiVersion: certscan/v1
 kind: Waivers
 waivers:
-  - id: W-1
-    rule: WILDCARD-001
-    resource: "*:certificate/pay-2"
-    justification: Checkout wildcard approved until the split, SEC-1
-    approved_by: ciso@example.com
-    expires: 2026-12-31
+  - {id: W-1, rule: WILDCARD-001, resource: "*:certificate/pay-2", approved_by: ciso@example.com,
+     justification: "Checkout wildcard approved until the split, SEC-1", expires: 2026-12-31}
 """
-
 
 def routes_text(hooks: Webhooks, smtp_port: int) -> str:
     return textwrap.dedent(f"""\
@@ -140,7 +136,7 @@ def test_each_recipient_gets_exactly_its_certificates_once(setup, sent):
         assert len(messages) == 1, (path, messages)
         listed = resources_in(messages[0])
         assert sorted(listed) == sorted(resources), (path, messages[0])  # each once, nobody else's
-    mail = setup.mailbox.bodies_to("secops@example.com")
+    mail = bodies_to(setup.mailbox, "secops@example.com")
     assert len(mail) == 1
     assert resources_in(mail[0]) == [rid("orphan-1")]
     assert setup.mailbox.envelopes[0][0] == "certscan@example.com"
@@ -190,6 +186,7 @@ def test_refusing_destination_is_reported_others_delivered_exit_4(setup, sent):
     assert "route web-wildcards" in failures[0] and "/refuse?-token=***" in failures[0]
     assert "500" in failures[0]  # the provider's answer
     assert "5 of 6 message(s) delivered" in sent.err
+    assert "sent to json://" in sent.out and "/refuse" not in sent.out  # stdout lists what was delivered
 
 
 def test_tokens_never_printed_or_written(setup, sent):
@@ -212,9 +209,10 @@ def test_dry_run_sends_nothing_and_says_who_gets_what(setup, sent, tmp_path):
                    cwd=setup.folder, columns=80)
     assert run.code == 0, run
     assert (len(setup.hooks.received), len(setup.mailbox.messages)) == before
-    assert "would send json://127.0.0.1:" in run.out and "/payments?-token=*** (route payments): 3 certificate(s)" in run.out
+    assert "would send to json://127.0.0.1:" in run.out and "/payments?-token=*** (route payments): 3 certificate(s)" in run.out
     assert "to=secops@example.com (route default): 1 certificate(s)" in run.out
     assert rid("orphan-1") in run.out
+    assert "\x1b" not in run.out and "evil.example.com\\x1b[31m\\x0aresource" in run.out  # hostile text escaped
     # a dry run works without the secrets: the variables are named as unset, nothing is sent
     unset = certscan("notify", "--results", setup.results, "--routes", setup.routes, "--dry-run", cwd=setup.folder)
     assert unset.code == 0, unset
@@ -303,5 +301,16 @@ def test_owner_is_read_from_the_tag_keys_tag001_reads(tmp_path, setup):
                        "--param", "TAG-001.keys=[squad, owner]", cwd=tmp_path)
     assert scanned.code == 0, scanned
     run = certscan("notify", "--results", out / "certscan-results.json", "--routes", routes, "--dry-run", cwd=tmp_path)
-    assert "would send json://127.0.0.1:9/blue (route blue): 1 certificate(s)" in run.out, run
+    assert "would send to json://127.0.0.1:9/blue (route blue): 1 certificate(s)" in run.out, run
     assert "/default" not in run.out
+
+
+def test_triage_notify_after_its_reports(setup, tmp_path):
+    inventory = write_inventory(tmp_path / "inventory.json", ESTATE)
+    before = len(setup.hooks.at("/web"))
+    run = certscan("triage", "--inventory", inventory, "--as-of", AS_OF, "--output-dir", tmp_path / "out",
+                   "--notify", setup.routes, env=ENV, cwd=tmp_path)
+    assert run.code == 4, run  # the refusing destination; triage itself passed
+    assert (tmp_path / "out" / "certscan-report.md").is_file()
+    assert len(setup.hooks.at("/web")) == before + 1
+    assert "not delivered: route web-wildcards" in run.err and REFUSE_TOKEN not in run.text

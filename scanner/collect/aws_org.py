@@ -23,7 +23,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ProfileNotFound
 
 from scanner.collect import SourceOptions
-from scanner.collect.aws_errors import AWS_ERRORS, aws_error
+from scanner.collect.aws_errors import AWS_ERRORS, aws_error, check_answer, expect, expect_items
 from scanner.model import CollectionError
 from scanner.inputs.problems import InputError, Problem
 
@@ -87,7 +87,7 @@ def organization_accounts(org: Any) -> list[Account]:
     """The Organization's ACTIVE accounts (every page), sorted by id."""
     accounts = []
     for page in org.get_paginator("list_accounts").paginate():
-        for item in page["Accounts"]:
+        for item in expect_items(expect(page, "Accounts", list, "ListAccounts"), ("Id",), "ListAccounts"):
             # State replaces Status (retired in 2026); either says ACTIVE for a live account.
             if (item.get("State") or item.get("Status")) == "ACTIVE":
                 accounts.append(Account(item["Id"], item.get("Name")))
@@ -157,7 +157,8 @@ class AwsEstate:
         if self.requested_regions == ["all"]:
             try:
                 answer = self._base_client("ec2", self.home_region).describe_regions(AllRegions=False)
-                found.regions = sorted(r["RegionName"] for r in answer["Regions"])
+                found.regions = sorted(r["RegionName"] for r in expect_items(
+                    expect(answer, "Regions", list, "DescribeRegions"), ("RegionName",), "DescribeRegions"))
             except AWS_ERRORS as exc:
                 found.errors.append(aws_error(exc, source=SOURCE, service="ec2", account=found.caller_account,
                                               context="DescribeRegions (--regions all)"))
@@ -190,7 +191,8 @@ class AwsEstate:
         sts = self._base_client("sts", self.home_region)
 
         def fetch() -> dict[str, str]:
-            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+            creds = expect(sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME),
+                           "Credentials", dict, "AssumeRole")
             return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
                     "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
 
@@ -221,6 +223,7 @@ class AwsEstate:
                 found = self._clients.get(key)
             if found is None:
                 found = session.client(service, region_name=region, config=self.config)
+                found.meta.events.register("before-parse", check_answer)
                 with self._lock:
                     self._clients[key] = found
         return found
@@ -232,6 +235,7 @@ class AwsEstate:
         if found is None:
             with self._session_lock(self.base_session):
                 found = self.base_session.client(service, region_name=region, config=self.config)
+                found.meta.events.register("before-parse", check_answer)
             with self._lock:
                 self._clients.setdefault(key, found)
         return found

@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from scanner.evidence.verify import verify_bundle
+from scanner.report.escape import console as c
 
 EXIT_VERIFIED, EXIT_FAILED = 0, 1
 
@@ -31,16 +32,16 @@ def verify(
         raise typer.Exit(EXIT_VERIFIED if result.ok else EXIT_FAILED)
     console = Console(highlight=False, soft_wrap=True)
     if not result.ok:
-        console.print(f"[red]FAILED[/red] {bundle}: {result.problems[0]}")
+        console.print(f"[red]FAILED[/red] {c(bundle)}: {c(result.problems[0])}")
         for problem in result.problems[1:]:
-            console.print(f"  also: {problem}")
+            console.print(f"  also: {c(problem)}")
         raise typer.Exit(EXIT_FAILED)
     if result.signed:
         where = "--public-key" if result.key_source == "--public-key" else (
             "the key named in the manifest; pass --public-key to check who signed it")
-        signature = f"signature valid (Ed25519 key {result.key_id[:16]}…, checked with {where})"
+        signature = f"signature valid (Ed25519 key {c(result.key_id[:16])}…, checked with {where})"
     else:
         signature = "unsigned (hashes show the files match the manifest, not who wrote it)"
-    console.print(f"[green]OK[/green] {bundle}: scan {result.scan_id}, {result.files_checked} files match "
+    console.print(f"[green]OK[/green] {c(bundle)}: scan {c(result.scan_id)}, {result.files_checked} files match "
                   f"manifest.json; {signature}")
     raise typer.Exit(EXIT_VERIFIED)

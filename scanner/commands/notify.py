@@ -27,19 +27,24 @@ def print_outcome(outcome: "notify_usecase.NotifyOutcome", out: Optional[Console
     redact = outcome.routes.redact
     if not outcome.messages:
         out.print("notify: no findings to send")
+    delivered = {id(m): d for m, d in zip(outcome.messages, outcome.deliveries)}
     for message in outcome.messages:
+        delivery = delivered.get(id(message))
+        if delivery is not None and not delivery.ok:
+            continue  # said on stderr below, with the provider's error
         dest = esc(redact(message.destination.shown))
         routes = ", ".join(esc(r) for r in message.routes)
         escalation = f"; escalation: {', '.join(sorted(message.escalations))}" if message.escalations else ""
-        verb = "would send" if outcome.dry_run else "to"
+        verb = "would send to" if outcome.dry_run else "sent to"
         out.print(f"{verb} {dest} (route {routes}{escalation}): {len(message.entries)} certificate(s)")
         if outcome.dry_run:
             if message.destination.missing:
                 out.print(f"  [yellow]not set:[/yellow] {', '.join(message.destination.missing)}")
             for entry in message.ordered():
                 rules = ", ".join(esc(r) for r in sorted(entry.reasons))
+                out.print(f"  {entry.bucket:<13} {esc(entry.domain or '-')}  {rules}")
                 for resource in sorted(entry.resources):
-                    out.print(f"  {entry.bucket:<13} {esc(entry.domain or '-')}  {esc(resource)}  {rules}")
+                    out.print(f"  {'':<13} {esc(resource)}")
     for delivery in outcome.deliveries:
         if not delivery.ok:
             for route in delivery.routes:

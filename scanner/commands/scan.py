@@ -14,7 +14,8 @@ from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.evaluate.gate import FAIL_ON_CHOICES
 from scanner.usecases.scan import ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem
-from scanner.report.console import print_summary
+from scanner.report import formats as output_formats
+from scanner.report.console import print_summary, print_written
 from scanner.evidence.signing import load_private_key
 from scanner.usecases import notify as notify_usecase
 
@@ -24,7 +25,7 @@ WaiversOpt = Annotated[Optional[str], typer.Option("--waivers", help="Waivers YA
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuration YAML file.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as of this date or ISO 8601 timestamp with a zone (default: now).")]
 OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Where reports are written (default ./reports).")]
-FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html,prometheus.")]
+FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=f"Comma list: {','.join(output_formats.names())}.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
@@ -80,9 +81,7 @@ def scan(
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     print_summary(run.report, Console())
-    for name, paths in run.written.items():
-        for path in paths:
-            Console(stderr=True).print(f"wrote {path}", style="dim")
+    print_written([path for paths in run.written.values() for path in paths], Console(stderr=True))
     delivery = notify_usecase.after_scan(run.report, routes, pushgateway)
     print_delivery(delivery)
     raise typer.Exit(notify_usecase.exit_code(run.gate.exit_code, delivery))

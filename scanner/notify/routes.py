@@ -257,10 +257,18 @@ def _where(path: list) -> str:
     return json_path(path)
 
 
+def apprise_module():
+    try:
+        import apprise
+    except ImportError:
+        raise InputError(Problem("--routes", "notifications need the notify extra: pip install 'certscan[notify]'")) from None
+    return apprise
+
+
 def _apprise_accepts(url: str) -> bool:
     import logging
 
-    import apprise
+    apprise = apprise_module()
     # Apprise logs the URL it could not parse: keep its log (which may hold a secret) to itself.
     logger = logging.getLogger("apprise")
     saved = logger.propagate, logger.handlers[:], logger.level

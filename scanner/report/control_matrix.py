@@ -1,20 +1,22 @@
-"""controls.csv for the evidence bundle: one row per (framework, control) with its title, the
-rules mapped to it and the basis of each mapping, and the pass/fail/waived counts.
+"""The rule -> control matrix: one row per (framework, control) with its title, the rules
+mapped to it and the basis of each mapping, and the pass/fail/waived counts. Written as
+controls.csv in the evidence bundle and shown by `certscan controls`.
 
-It reuses scanner.packs.frameworks.matrix_rows, which reads compiled rules; a ScanReport carries the
-rules as dicts (they may come from a saved results file), so each is adapted here.
+Control titles travel with the rules (resolved from the catalogs when the packs loaded), so
+nothing here reads a catalog. A ScanReport carries the rules as dicts (they may come from a
+saved results file), so each is adapted to the compiled rules' shape.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.packs.frameworks import ControlRef, Framework, load_catalogs, matrix_rows
-from scanner.inputs.problems import InputError
 from scanner.report import ScanReport
+from scanner.rules.model import ControlRef
 
 COLUMNS = ("framework", "control", "title", "basis", "rules", "pass", "fail", "waived", "error", "not_applicable")
 
@@ -26,21 +28,42 @@ class _RuleMapping:
 
 
 def rule_mappings(report: ScanReport) -> list[_RuleMapping]:
-    return [_RuleMapping(rule["id"], {fw: [ControlRef(fw, ref["id"], ref.get("basis", "judgment"), ref.get("source"))
+    return [_RuleMapping(rule["id"], {fw: [ControlRef(fw, ref["id"], ref.get("basis", "judgment"), ref.get("source"),
+                                                      ref.get("title", ""))
                                            for ref in refs]
                                       for fw, refs in (rule.get("controls") or {}).items()})
             for rule in report.rules]
 
 
-def _catalogs() -> dict[str, Framework]:
-    try:
-        return load_catalogs()
-    except InputError:  # titles are a convenience; a broken catalog must not stop the evidence
-        return {}
+def matrix_rows(rules, results=None) -> list[dict[str, Any]]:
+    """One row per (framework, control): its title, the mapped rules with their basis, and
+    result counts when results are given. Sorted, so two runs diff cleanly."""
+    counts: dict[str, dict[str, int]] = {}
+    for result in results or []:
+        tally = counts.setdefault(result.rule_id, {})
+        tally[result.status] = tally.get(result.status, 0) + 1
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for rule in rules:
+        for framework, refs in rule.controls.items():
+            for ref in refs:
+                row = rows.setdefault((framework, ref.id), {
+                    "framework": framework, "control": ref.id, "title": ref.title,
+                    "rules": [], "bases": [], "pass": 0, "fail": 0, "waived": 0, "error": 0, "not_applicable": 0,
+                })
+                row["title"] = row["title"] or ref.title
+                row["rules"].append(rule.id)
+                row["bases"].append(f"{rule.id}:{ref.basis}" + (f" ({ref.source})" if ref.source else ""))
+                for status, n in counts.get(rule.id, {}).items():
+                    row[status] = row.get(status, 0) + n
+    return [rows[key] for key in sorted(rows, key=lambda k: (k[0], _natural(k[1])))]
+
+
+def _natural(control_id: str) -> list:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", control_id)]
 
 
 def report_matrix_rows(report: ScanReport) -> list[dict[str, Any]]:
-    return matrix_rows(rule_mappings(report), report.results, _catalogs())
+    return matrix_rows(rule_mappings(report), report.results)
 
 
 def render_csv(report: ScanReport) -> str:

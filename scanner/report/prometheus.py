@@ -28,6 +28,7 @@ from typing import Any
 from scanner.model import STATUSES, Certificate
 from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
+from scanner.report.formats import OutputFormat
 from scanner.report.escape import visible
 
 PROM_FILE = "certscan.prom"
@@ -124,3 +125,7 @@ def push(report: ScanReport, gateway: str, timeout: float = 30.0) -> str | None:
     except Exception as exc:  # urllib's errors, a refused connection, a 4xx/5xx answer
         return visible(f"{type(exc).__name__}: {exc}")[:500]
     return None
+
+
+FORMAT = OutputFormat("prometheus", (PROM_FILE,), order=70, write=lambda report, output_dir, options: write(report, output_dir),
+                      description="Prometheus text exposition of the certificates' expiry and the scan's results")

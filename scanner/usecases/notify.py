@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.model import BUCKETS, SEVERITY_RANK, Result
+from scanner.model import BUCKETS, SEVERITY_RANK, Result, expiry_in_words
 from scanner.report import ScanReport
 from scanner.report.escape import visible
 from scanner.notify.routes import Destination, Route, Routes
@@ -89,15 +89,28 @@ def _where(context: dict[str, Any]) -> str:
     return " ".join(str(p) for p in parts if p) or "-"
 
 
+def _known_bucket(value: Any) -> str | None:
+    return value if isinstance(value, str) and value in _BUCKET_RANK else None
+
+
+def _entry_key(result: Result) -> tuple[str, str]:
+    """One entry per certificate per owner: copies of a certificate (same fingerprint) are one."""
+    context = result.context or {}
+    return (str(context.get("fingerprint_sha256") or result.resource_id), str(context.get("owner") or ""))
+
+
 def _entry_for(message: Message, result: Result) -> Entry:
     context = result.context or {}
     owner = context.get("owner")
-    key = (context.get("fingerprint_sha256") or result.resource_id, str(owner or ""))
+    key = _entry_key(result)
     entry = message.entries.get(key)
     if entry is None:
+        # a results file is outside data: take only values of the expected kind
+        bucket = context.get("expiry_bucket")
+        days = context.get("days_to_expiry")
         entry = message.entries[key] = Entry(
-            key, context.get("domain"), owner, context.get("expiry_bucket") or NO_BUCKET,
-            context.get("days_to_expiry"), context.get("not_after"))
+            key, context.get("domain"), owner, _known_bucket(bucket) or NO_BUCKET,
+            days if isinstance(days, int) and not isinstance(days, bool) else None, context.get("not_after"))
     entry.resources.setdefault(result.resource_id, _where(context))
     return entry
 
@@ -125,6 +138,7 @@ def plan(report: ScanReport, routes: Routes, only: Callable[[Result], bool] | No
             waived.append((result, routes.routes_for(result)))
     for result, hits in failing:
         bucket = (result.context or {}).get("expiry_bucket")
+        bucket = _known_bucket(bucket)  # outside data: only a known bucket escalates
         for route in hits:
             targets = {d.key for d in route.notify}
             escalated = list(route.escalate_to.get(bucket, ())) if bucket else []
@@ -141,8 +155,7 @@ def plan(report: ScanReport, routes: Routes, only: Callable[[Result], bool] | No
         for route in hits:
             for dest in [*route.notify, *(d for ds in route.escalate_to.values() for d in ds)]:
                 message = messages.get(dest.key)
-                context = result.context or {}
-                key = (context.get("fingerprint_sha256") or result.resource_id, str(context.get("owner") or ""))
+                key = _entry_key(result)
                 if message is not None and key in message.entries:
                     message.entries[key].waivers.setdefault(result.rule_id, result.waiver or {})
     return sorted((m for m in messages.values() if m.entries), key=lambda m: m.destination.shown)
@@ -151,19 +164,6 @@ def plan(report: ScanReport, routes: Routes, only: Callable[[Result], bool] | No
 def _rule_controls(rule: dict[str, Any]) -> dict[str, list[str]]:
     return {fw: [ref["id"] if isinstance(ref, dict) else str(ref) for ref in refs]
             for fw, refs in (rule.get("controls") or {}).items()}
-
-
-def days_in_words(days: int | None, bucket: str) -> str:
-    if days is None:
-        return "expiry unknown"
-    if bucket == "EXPIRED" or days < 0:
-        ago = -days
-        if ago <= 0:
-            return "expired today"
-        return "expired yesterday" if ago == 1 else f"expired {ago} days ago"
-    if days == 0:
-        return "expires today"
-    return "expires tomorrow" if days == 1 else f"expires in {days} days"
 
 
 def title(message: Message) -> str:
@@ -189,7 +189,7 @@ def render(message: Message, report: ScanReport) -> tuple[str, str]:
             bucket = entry.bucket
             count = sum(1 for e in entries if e.bucket == bucket)
             lines += ["", f"== {bucket} ({count}) =="]
-        lines.append(f"* {show(entry.domain or '(no domain)')}: {days_in_words(entry.days, entry.bucket)}"
+        lines.append(f"* {show(entry.domain or '(no domain)')}: {expiry_in_words(entry.days, entry.bucket == 'EXPIRED')}"
                      + (f" (not after {show(entry.not_after)})" if entry.not_after else ""))
         for resource, where in sorted(entry.resources.items()):
             lines.append(f"  resource: {show(resource)}")
@@ -218,7 +218,8 @@ Sender = Callable[[str, str, str], tuple[bool, str | None]]
 
 def apprise_sender(url: str, title_text: str, body: str) -> tuple[bool, str | None]:
     """Send one message with Apprise; (ok, the provider's error as Apprise logged it)."""
-    import apprise
+    from scanner.notify.routes import apprise_module
+    apprise = apprise_module()
 
     logger = logging.getLogger("apprise")
     records: list[str] = []
