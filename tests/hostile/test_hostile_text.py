@@ -28,6 +28,7 @@ import pytest
 import trustme
 
 from scanner.report import escape
+from scanner.report.results_json import read as read_results
 from sources_support import NOW, TLSServer, leaf_pems, make_cert
 
 REPO = Path(__file__).resolve().parents[2]
@@ -207,7 +208,7 @@ def test_live_scan_of_hostile_names_gates_on_findings_and_writes_clean_outputs(l
     results = json.loads((out / "certscan-results.json").read_text())
     assert results["errors"] == [], results["errors"]  # every endpoint and file was read
     assert done.returncode == results["gate"]["exit_code"] == 1, done.stderr  # expired: findings
-    domains = {r["context"].get("domain") for r in results["results"]}
+    domains = {r.context.get("domain") for r in read_results(out / "certscan-results.json").results}
     assert set(PAYLOADS.values()) <= domains  # nothing lost: every hostile certificate judged
     for name, text in text_files(out).items():
         assert_clean(text, name)
