@@ -5,13 +5,23 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench samples clean mutation
+.PHONY: demo test bench samples clean mutation lock
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements/action.lock
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The Action's locked dependencies, for tests/test_action.py to run its real install
+	# step offline (pip install --require-hashes from this folder instead of the index).
+	$(BIN)/pip download --quiet --no-deps --require-hashes -r requirements/action.lock -d $(VENV)/wheelhouse
 	touch $(STAMP)
+
+# Refresh the Action's hash-pinned lock after changing dependencies in pyproject.toml.
+lock: $(STAMP)
+	$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --generate-hashes \
+		$$($(BIN)/python -m scanner.collect.registry --extras | tr ',' '\n' | sed 's/^/--extra /') \
+		--extra postgresql \
+		pyproject.toml requirements/action-build.in -o requirements/action.lock
 
 demo: $(STAMP)
 	$(BIN)/certscan demo

@@ -8,6 +8,8 @@ from rich.console import Console
 
 from scanner import __version__
 from scanner.commands.demo import demo
+from scanner.commands.diff_cmd import diff
+from scanner.commands.history_cmd import history
 from scanner.commands.evidence_cmds import evidence_app
 from scanner.commands.inventory_cmds import dns_check, expiring, inventory
 from scanner.commands.invocation import reset_invocation, set_invocation
@@ -33,6 +35,8 @@ app.command()(validate)
 app.command()(controls)
 app.command()(merge)
 app.command()(summary)
+app.command()(diff)
+app.command()(history)
 app.command()(demo)
 app.add_typer(rules_app, name="rules")
 app.command()(report)

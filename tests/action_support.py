@@ -12,11 +12,14 @@ What is emulated, and how:
   `always()`, and the action's outputs are evaluated from the step outputs written so far
   (as the runner's composite handler does).
 
-What is not run: `uses:` steps (actions/setup-python needs the network) and the `install`
-step (a `pip install` of the action's checkout needs an index). Their stand-in is honest
-about what it replaces: the install step's outputs `certscan` and `python` are set to a
-`certscan` launcher for this worktree's package under the current interpreter, and to the
-current interpreter itself. `test_install_step_outputs_cover_what_the_scan_step_reads`
+What is not run: `uses:` steps (actions/setup-python needs the network). With
+`real_install=True` the `install` step runs for real: setup-python's `python-path` output is
+the current interpreter, and pip reads the locked files from a local folder instead of the
+index (PIP_NO_INDEX, PIP_FIND_LINKS: the wheelhouse `make` downloads from the same lock), so
+the step's own commands, --require-hashes included, are what runs. Otherwise the install
+step has a stand-in, honest about what it replaces: its outputs `certscan` and `python` are
+set to a `certscan` launcher for this worktree's package under the current interpreter, and
+to the current interpreter itself. `test_install_step_outputs_cover_what_the_scan_step_reads`
 checks that those are exactly the outputs the real install step writes.
 """
 
@@ -80,8 +83,9 @@ class ActionRun:
 
 
 class CompositeRunner:
-    def __init__(self, workspace: Path, runner_temp: Path, certscan: Path, python: str = sys.executable,
-                 action_path: Path = REPO, extra_env: dict[str, str] | None = None):
+    def __init__(self, workspace: Path, runner_temp: Path, certscan: Path | None = None, python: str = sys.executable,
+                 action_path: Path = REPO, extra_env: dict[str, str] | None = None, real_install: bool = False):
+        self.real_install = real_install
         self.action = load_action()
         self.workspace, self.runner_temp = workspace, runner_temp
         self.certscan, self.python, self.action_path = certscan, python, action_path
@@ -130,8 +134,10 @@ class CompositeRunner:
                 result.uses_skipped.append((step["uses"], with_values))
                 if on_uses:
                     on_uses(step["uses"], with_values)
+                if self.real_install and step["uses"].startswith("actions/setup-python@"):
+                    steps[step_id] = {"python-path": self.python}
                 continue
-            if step_id == INSTALL_STEP:
+            if step_id == INSTALL_STEP and not self.real_install:
                 steps[step_id] = {"certscan": str(self.certscan), "python": self.python}
                 continue
             assert "${{" not in step["run"], f"step {step_id}: an expression inside run:"
@@ -147,7 +153,7 @@ class CompositeRunner:
             script = step_dir / "script.sh"
             script.write_text(step["run"])
             proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-                                  cwd=self.workspace, env=env, capture_output=True, text=True, timeout=120)
+                                  cwd=self.workspace, env=env, capture_output=True, text=True, timeout=600)
             result.log += proc.stdout + proc.stderr
             result.summary += summary_file.read_text()
             result.steps_run.append(step_id)

@@ -46,6 +46,7 @@ class Received:
     method: str
     content_type: str
     body: bytes
+    headers: dict = field(default_factory=dict)
 
     def fields(self) -> dict[str, str]:
         """title/message/type of a json:// or form:// notification."""
@@ -79,7 +80,8 @@ def serve_webhooks():
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             with hooks.lock:
-                hooks.received.append(Received(self.path, self.command, self.headers.get("Content-Type", ""), body))
+                hooks.received.append(Received(self.path, self.command, self.headers.get("Content-Type", ""), body,
+                                               dict(self.headers.items())))
             refused = self.path.split("?", 1)[0] in hooks.refuse
             self.send_response(500 if refused else 200)
             answer = b"refused by the test server" if refused else b"ok"

@@ -5,6 +5,7 @@ zizmor, the GitHub schemas). How the runner is emulated: tests/action_support.py
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -27,6 +28,7 @@ SHA_PIN = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+(/[A-Za-z0-9_./-]+)?@[0-9
 SHARDED_WORKFLOW_FILE = REPO / "examples" / "workflows" / "certscan-sharded.yml"
 LINTED = [ACTION_FILE, WORKFLOW_FILE, SHARDED_WORKFLOW_FILE]
 LINTED_IDS = ["action", "example-workflow", "sharded-workflow"]
+CERTSCAN_USES = "certscan/certscan@"
 OWN_FILES = ("certscan.sarif", "certscan-junit.xml", "certscan-results.json", "certscan-evidence.zip")
 
 
@@ -68,6 +70,75 @@ def test_failing_scan_fails_the_step_after_writing_outputs_and_summary(action, w
     for resource in {r["resource_id"] for r in blocking}:
         assert resource.replace("_", "\\_") in run.summary
     assert f"::error title=certscan::{len(blocking)} finding(s)" in run.log
+
+
+WHEELHOUSE = Path(sys.prefix) / "wheelhouse"  # the lock's files, downloaded by `make` (see Makefile)
+
+
+def test_the_real_install_step_installs_from_the_lock_and_scans(tmp_path, workspace):
+    """The install step as a runner runs it: a venv from setup-python's interpreter, the
+    dependencies from requirements/action.lock with --require-hashes, certscan from the
+    action's checkout (a copy here, so the build leaves nothing in this worktree), pip check.
+    Only the index is swapped for the lock's files on disk."""
+    if not WHEELHOUSE.is_dir():
+        pytest.fail(f"{WHEELHOUSE} is missing: `make test` downloads it from requirements/action.lock")
+    action_path = tmp_path / "action"
+    shutil.copytree(REPO, action_path, ignore=shutil.ignore_patterns(".venv", ".git", "build", "*.egg-info", "reports",
+                                                                      "__pycache__", ".pytest_cache", "tests", "bench"))
+    runner = CompositeRunner(workspace, tmp_path / "runner-temp", action_path=action_path, real_install=True,
+                             extra_env={"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(WHEELHOUSE),
+                                        "PIP_CONFIG_FILE": os.devnull})
+    run = runner.run(sources="--inventory inventory.json", args=AS_OF, formats="json,sarif")
+    assert "install" in run.steps_run, run.log
+    assert run.exit_code == 1, run.log  # the landing zone has findings at or above high
+    venv = tmp_path / "runner-temp" / "certscan-venv"
+    assert (venv / "bin" / "certscan").is_file()
+    where = subprocess.run([str(venv / "bin" / "python"), "-c", "import scanner, boto3, azure.identity; print(scanner.__file__)"],
+                           capture_output=True, text=True, cwd=workspace)
+    assert where.returncode == 0, where.stderr
+    assert Path(where.stdout.strip()).is_relative_to(venv)
+    assert results_of(workspace, run.outputs)["as_of"] == "2026-06-01T00:00:00Z"
+    assert (workspace / run.outputs["sarif-file"]).is_file()
+
+
+def test_the_lock_matches_pyproject():
+    """requirements/action.lock pins, with hashes, every dependency of certscan and of each
+    extra the source registry declares (what the Action's sources need), in versions
+    pyproject.toml allows, plus the build backend. After a change to the dependencies,
+    `make lock` refreshes it."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    from scanner.collect import registry
+
+    text = (REPO / "requirements" / "action.lock").read_text()
+    pinned: dict[str, str] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", text):
+        match = re.match(r"([A-Za-z0-9_.\-\[\]]+)==([^\s;]+)", block)
+        if not match:
+            continue
+        assert "--hash=sha256:" in block, f"no hash for {match.group(0)}"
+        pinned[canonicalize_name(match.group(1).split("[")[0])] = match.group(2)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = [e for e in registry_extras(registry) if e]
+    wanted = list(project["dependencies"])
+    for extra in extras:
+        wanted += project["optional-dependencies"][extra]
+    build = tomllib.loads((REPO / "pyproject.toml").read_text())["build-system"]["requires"]
+    for spec in wanted + build:
+        req = Requirement(spec)
+        name = canonicalize_name(req.name)
+        assert name in pinned, f"{spec} is not in requirements/action.lock: run `make lock`"
+        assert req.specifier.contains(pinned[name], prereleases=True), \
+            f"{spec} is not met by the locked {pinned[name]}: run `make lock`"
+    header = text.splitlines()[1]
+    assert all(f"--extra {extra}" in header for extra in extras) and "--generate-hashes" in header
+
+
+def registry_extras(registry) -> list[str]:
+    proc = subprocess.run([sys.executable, "-m", "scanner.collect.registry", "--extras"], capture_output=True,
+                          text=True, check=True)
+    return [e.strip() for e in proc.stdout.strip().split(",")]
 
 
 def test_passing_scan_with_a_rule_pack_below_the_threshold(action, workspace):
@@ -206,10 +277,10 @@ def recorded(tmp_path, workspace):
     launcher.chmod(0o755)
     log = tmp_path / "argv.jsonl"
 
-    def run(plan: dict | None = None, **inputs):
+    def run(plan: dict | None = None, env: dict[str, str] | None = None, **inputs):
         log.write_text("")
         runner = CompositeRunner(workspace, tmp_path / "runner-temp", launcher,
-                                 extra_env={"FAKE_LOG": str(log), "FAKE_PLAN": json.dumps(plan or {})})
+                                 extra_env={"FAKE_LOG": str(log), "FAKE_PLAN": json.dumps(plan or {}), **(env or {})})
         result = runner.run(**inputs)
         calls = [json.loads(line) for line in log.read_text().splitlines()]
         return result, calls
@@ -233,10 +304,60 @@ def test_inputs_become_arguments_without_shell_expansion(recorded, workspace):
         "--as-of", "2026-06-01", "--param", "'ACM-003.days=45'",
         "--rules", "builtin", "--rules", "policy/org.yaml", "--rules", "policy/extra",
         "--waivers", "waivers dir/waivers.yaml", "--config", "certscan.yaml", "--fail-on", "high",
-        "--allow-partial", "--sign-key", "/tmp/runner/key with space.pem",
+        "--allow-partial", "--sign-key", "/tmp/runner/key with space.pem", "--sarif-anchor", "certscan.yaml",
         "--format", "json,sarif,junit", "--output-dir", "certscan-reports",
     ]
     assert not (workspace / "pwned").exists() and not (workspace / "also-pwned").exists()
+
+
+def test_check_and_skip_check_inputs_become_repeated_options(recorded, workspace):
+    result, calls = recorded(sources="--inventory inventory.json", check="ACM-*\n  exp-001", **{"skip-check": "ACM-004 *"})
+    assert result.exit_code == 0, result.log
+    argv = calls[0]
+    pairs = [(argv[i], argv[i + 1]) for i, a in enumerate(argv) if a in ("--check", "--skip-check")]
+    assert pairs == [("--check", "ACM-*"), ("--check", "exp-001"), ("--skip-check", "ACM-004"), ("--skip-check", "*")]
+    assert not (workspace / "ACM-004").exists()
+    result, calls = recorded(sources="--inventory inventory.json")
+    assert "--check" not in calls[0] and "--skip-check" not in calls[0]
+
+
+@pytest.mark.parametrize("inputs, files, anchor", [
+    ({}, [], ".github/workflows/certscan.yml"),
+    ({"config": "certscan.yaml"}, [], "certscan.yaml"),
+    ({"config": "certscan.yaml", "rules": "builtin policy/org.yaml"}, ["policy/org.yaml"], "policy/org.yaml"),
+    ({"rules": "builtin missing.yaml"}, [], ".github/workflows/certscan.yml"),
+])
+def test_sarif_anchor_is_a_file_of_the_users_repository(recorded, workspace, inputs, files, anchor):
+    for name in files:
+        (workspace / name).parent.mkdir(parents=True, exist_ok=True)
+        (workspace / name).write_text("rules: []\n")
+    result, calls = recorded(env={"GITHUB_REPOSITORY": "octo/estate",
+                                  "GITHUB_WORKFLOW_REF": "octo/estate/.github/workflows/certscan.yml@refs/heads/main"},
+                             sources="--inventory inventory.json", **inputs)
+    assert result.exit_code == 0, result.log
+    argv = calls[0]
+    assert argv[argv.index("--sarif-anchor") + 1] == anchor
+
+
+def test_with_an_anchor_shipped_rules_point_at_it_and_without_at_their_pack(tmp_path, workspace):
+    out = tmp_path / "o"
+    proc = subprocess.run([str(TOOLS / "certscan"), "scan", "--inventory", "inventory.json", *AS_OF.split(),
+                           "--rules", "builtin", "--fail-on", "none", "--format", "sarif", "--output-dir", str(out),
+                           "--sarif-anchor", ".github/workflows/certscan.yml"],
+                          cwd=workspace, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads((out / "certscan.sarif").read_text())["runs"][0]["results"]
+    assert results
+    for result in results:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical == {"artifactLocation": {"uri": ".github/workflows/certscan.yml"}, "region": {"startLine": 1}}
+    without = subprocess.run([str(TOOLS / "certscan"), "scan", "--inventory", "inventory.json", *AS_OF.split(),
+                              "--fail-on", "none", "--format", "sarif", "--output-dir", str(out)],
+                             cwd=workspace, capture_output=True, text=True, timeout=120)
+    assert without.returncode == 0
+    uris = {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+            for r in json.loads((out / "certscan.sarif").read_text())["runs"][0]["results"]}
+    assert uris and all(uri.startswith("policies/") for uri in uris)
 
 
 def test_sign_key_and_allow_partial_are_passed_only_when_set(recorded):
@@ -332,9 +453,10 @@ def test_install_step_outputs_cover_what_the_scan_step_reads():
     assert read and read == written
 
 
-def test_setup_python_caches_pip_keyed_on_the_actions_own_pyproject(action, workspace):
+def test_setup_python_caches_pip_keyed_on_the_actions_own_lock(action, workspace):
     """setup-python hashes cache-dependency-path inside the workspace only: when it runs, a
-    copy of the action's pyproject.toml must be there; afterwards the workspace is as before."""
+    copy of the action's requirements/action.lock must be there; afterwards the workspace is
+    as before."""
     seen = {}
 
     def at_setup_python(uses, given):
@@ -348,7 +470,7 @@ def test_setup_python_caches_pip_keyed_on_the_actions_own_pyproject(action, work
     assert seen["uses"].startswith("actions/setup-python@")
     assert seen["given"]["cache"] == "pip"
     assert seen["given"]["python-version"] == "3.11"
-    assert seen["key"] == (REPO / "pyproject.toml").read_bytes()
+    assert seen["key"] == (REPO / "requirements" / "action.lock").read_bytes()
     assert sorted(p.name for p in workspace.iterdir()) == sorted(before + ["certscan-reports"])
 
 
@@ -370,7 +492,7 @@ def test_sharded_workflow_collects_every_shard_and_gates_on_their_merge():
     collect, gate = doc["jobs"]["collect"], doc["jobs"]["gate"]
     shards = collect["strategy"]["matrix"]["shard"]
     assert shards == list(range(1, len(shards) + 1)) and len(shards) > 1
-    scan = next(s for s in collect["steps"] if s.get("uses") == "./")
+    scan = next(s for s in collect["steps"] if s.get("uses", "").startswith(CERTSCAN_USES))
     assert "--shard ${{ matrix.shard }}/${{ strategy.job-total }}" in scan["with"]["sources"]
     assert "json" in scan["with"]["formats"].split(",")
     upload = next(s for s in collect["steps"] if "upload-artifact" in s.get("uses", ""))
@@ -382,7 +504,49 @@ def test_sharded_workflow_collects_every_shard_and_gates_on_their_merge():
                for n in shards)
     merge = next(s for s in gate["steps"] if "run" in s and " merge " in s["run"])
     assert f"{download['with']['path']}/*/certscan-inventory.json" in merge["run"]
-    evaluate = next(s for s in gate["steps"] if s.get("uses") == "./")
+    evaluate = next(s for s in gate["steps"] if s.get("uses", "").startswith(CERTSCAN_USES))
     output = re.search(r"--output (\S+)", merge["run"]).group(1)
     assert evaluate["with"]["sources"] == f"--inventory {output}"
     assert gate["steps"].index(merge) < gate["steps"].index(evaluate)
+
+
+@pytest.mark.parametrize("path", [WORKFLOW_FILE, SHARDED_WORKFLOW_FILE], ids=["example-workflow", "sharded-workflow"])
+def test_example_workflows_drop_into_a_repository_without_certscans_files(path, action, workspace):
+    """Pasted into another repository: certscan comes from a pinned `uses:`, and every input
+    that names a file names one that repository may lack only behind a comment. The scan step's
+    inputs, run through the action in a workspace with nothing of certscan's, scan cleanly."""
+    doc = yaml.safe_load(path.read_text())
+    steps = [step for job in doc["jobs"].values() for step in job["steps"]]
+    ours = [step for step in steps if step.get("uses", "").startswith(CERTSCAN_USES)]
+    assert ours and not any(step.get("uses", "").startswith("./") for step in steps)
+    for step in ours:
+        assert SHA_PIN.match(step["uses"])
+        given = dict(step["with"])
+        assert not {"rules", "waivers", "config"} & set(given), "packs, waivers and config stay optional"
+        given["sources"] = "--inventory inventory.json"  # the example's clouds are not reachable here
+        given["args"] = AS_OF
+        run = action.run(**{k: str(v) for k, v in given.items()})
+        assert run.exit_code in (0, 1), run.log
+        assert "no such" not in run.log
+    text = path.read_text()
+    assert "certscan/rules" not in re.sub(r"#.*", "", text)
+
+
+def test_baseline_and_history_inputs_gate_on_new_findings_only(action, workspace):
+    """A scan recorded into a history, then the same estate gated against that scan's results:
+    every finding is still reported, none is new, so the step passes where the plain gate fails."""
+    first = action.run(sources="--inventory inventory.json", args=AS_OF, formats="json", history="history.db")
+    assert first.exit_code == 1, first.log
+    assert (workspace / "history.db").is_file()
+    shutil.copy(workspace / first.outputs["results-file"], workspace / "last-week.json")
+    again = action.run(sources="--inventory inventory.json", args=AS_OF, formats="json,sarif",
+                       baseline="last-week.json", history="history.db")
+    assert again.exit_code == 0, again.log
+    assert again.outputs["exit-code"] == "0" and again.outputs["findings"] == "0"
+    assert "already in history" in again.log  # the same scan id is recorded once
+    data = results_of(workspace, again.outputs)
+    fails = [r for r in data["results"] if r["status"] == "fail"]
+    assert fails and {r["baseline"] for r in fails} == {"existing"}
+    assert "New since the baseline (0)" in again.summary
+    sarif = json.loads((workspace / again.outputs["sarif-file"]).read_text())
+    assert {r["baselineState"] for r in sarif["runs"][0]["results"]} == {"unchanged"}

@@ -196,3 +196,37 @@ def test_unknown_values_count_only_where_they_are_read(cond, expected):
     for records in ([first, second], [first], [second]):  # together and alone
         got = [o.field if isinstance(o, MissingValue) else o for o in condition(records)]
         assert got == [expected[0 if rec is first else 1] for rec in records]
+
+
+# --- quantifiers over conditions that may be unknown (found by mutation testing) ----------------
+# An ordering on an item field can be unknown, so these quantifiers read item by item.
+LATE = {"field": "record_name", "op": "ge", "value": "_b"}  # _a.a... is not, _b.b... is
+EVERY = {"field": "record_name", "op": "ge", "value": "_a"}  # both are
+
+
+def test_all_over_a_condition_that_may_be_unknown_holds_when_every_item_does():
+    assert compile_ok({"field": "validation", "op": "all", "where": EVERY})(record()) is True
+    assert compile_ok({"field": "validation", "op": "all", "where": LATE})(record()) is False
+
+
+def test_any_with_capture_over_a_condition_that_may_be_unknown_finds_a_later_item():
+    rec = record()
+    predicate = compile_ok({"field": "validation", "op": "any", "as": "late", "where": LATE})
+    assert predicate(rec) is True  # the first item does not hold; the second does
+    assert [item["record_name"] for item in rec[CAPTURES]["late"]] == ["_b.b.example.com."]
+
+
+def test_a_pattern_re2_refuses_is_named_with_re2s_reason():
+    compiler = ConditionCompiler({})
+    compiler.compile({"field": "domain", "op": "matches", "value": "(a"}, "assert")
+    [(path, message)] = compiler.problems
+    assert path == "assert.value"
+    assert message.endswith(": missing ): (a"), message  # RE2's words, as text (not bytes)
+
+
+def test_captured_tags_and_names_are_named_as_messages_name_them():
+    rec = record()
+    compile_ok({"field": "tags", "op": "any", "as": "owners", "where": {"field": "key", "op": "eq", "value": "Owner"}})(rec)
+    assert rec[CAPTURES]["owners"] == [{"key": "Owner", "value": "payments"}]
+    compile_ok({"field": "sans", "op": "any", "as": "wild", "where": {"field": "value", "op": "matches", "value": "^\\*"}})(rec)
+    assert rec[CAPTURES]["wild"] == [{"value": "*.example.com"}]

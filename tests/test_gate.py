@@ -79,3 +79,8 @@ def test_a_complete_clean_scan_passes():
     units = [Coverage("file/a.pem", "file", count=1)]
     decision = decide(evaluation([result("pass")], coverage=units), "high")
     assert (decision.exit_code, decision.findings, decision.incomplete) == (EXIT_OK, 0, [])
+
+
+def test_the_default_threshold_is_high():
+    assert decide(evaluation([result("fail", "high")])).exit_code == EXIT_FINDINGS
+    assert decide(evaluation([result("fail", "medium")])).exit_code == EXIT_OK

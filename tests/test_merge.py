@@ -45,7 +45,7 @@ def test_overlapping_units_are_refused(cli, tmp_path):
     a = shard(tmp_path, "a.json", ["aws.acm/111111111111/eu-west-1"], [cert(1, "111111111111")])
     b = shard(tmp_path, "b.json", ["aws.acm/111111111111/eu-west-1"], [])
     result = cli("merge", a, b, "--output", tmp_path / "m.json")
-    assert result.code == 2 and "aws.acm/111111111111/eu-west-1 is also in" in result.err
+    assert result.code == 2 and "1 unit also in" in result.err and "aws.acm/111111111111/eu-west-1" in result.err
     assert not (tmp_path / "m.json").exists()
 
 
@@ -60,7 +60,8 @@ def test_shards_collected_too_far_apart_are_refused(cli, tmp_path):
     a = shard(tmp_path, "a.json", ["aws.acm/111111111111/eu-west-1"], [], collected_at="2026-06-01T00:00:00Z")
     b = shard(tmp_path, "b.json", ["aws.acm/222222222222/eu-west-1"], [], collected_at="2026-06-01T07:00:00Z")
     result = cli("merge", a, b, "--output", tmp_path / "m.json")
-    assert result.code == 2 and "7:00:00 apart" in result.err
+    assert result.code == 2 and "collected 7 hours apart, more than the allowed 6 hours" in result.err
+    assert " 7:00:00 apart" not in result.err
     assert cli("merge", a, b, "--output", tmp_path / "m.json", "--max-skew-hours", "8").code == 0
 
 
@@ -90,3 +91,24 @@ def test_a_missing_or_repeated_shard_is_refused(cli, tmp_path):
     vaults = shard(tmp_path, "v1.json", [], [], shard_label="1/2")
     result = cli("merge", one, two, three, vaults, "--output", tmp_path / "m2.json")
     assert result.code == 2 and "shard(s) 2/2 missing" in result.err
+
+
+def test_a_large_overlap_is_summarized_in_a_few_lines(cli, tmp_path):
+    """Issue 18: merging overlapping shards printed ~100 identical lines."""
+    units = [f"aws.acm/{100000000000 + i}/eu-west-1" for i in range(60)]
+    certs = [cert(i, str(100000000000 + i)) for i in range(60)]
+    paths = [shard(tmp_path, f"s{n}.json", units, certs) for n in range(8)]
+    result = cli("merge", *paths, "--output", tmp_path / "m.json")
+    assert result.code == 2
+    lines = result.err.strip().splitlines()
+    assert len(lines) <= 10, result.err
+    assert "60 units and 60 certificates also in" in result.err and "and 117 more" in result.err
+    assert "… and 2 more overlapping pairs" in result.err
+
+
+def test_skew_is_in_days_and_hours(cli, tmp_path):
+    a = shard(tmp_path, "a.json", ["aws.acm/111111111111/eu-west-1"], [], collected_at="2026-06-01T00:00:00.316320Z")
+    b = shard(tmp_path, "b.json", ["aws.acm/222222222222/eu-west-1"], [], collected_at="2026-12-07T11:54:00Z")
+    result = cli("merge", a, b, "--output", tmp_path / "m.json")
+    assert result.code == 2 and "collected 189 days 11 hours apart" in result.err, result
+    assert "days, " not in result.err

@@ -105,14 +105,22 @@ def test_pushgateway_receives_the_same_registry(tmp_path, scanned):
         pushed = samples(push.body.decode())
         assert len(pushed["x509_cert_not_after"]) == 4
         assert pushed["certscan_scan_complete"][0].value == 1.0
-        # a Pushgateway that refuses: reported, outputs kept, exit 4 (the gate passed)
+        # basic auth from the environment; credentials in the URL are refused before the scan
+        secret = "gw-PASSWORD-never-printed"
+        env = {"CERTSCAN_PUSHGATEWAY_USER": "certscan", "CERTSCAN_PUSHGATEWAY_PASSWORD": secret}
         hooks.refuse.add("/metrics/job/certscan")
         failed = certscan("scan", "--inventory", inventory, "--as-of", AS_OF, "--output-dir", tmp_path / "again",
-                          "--fail-on", "none", "--pushgateway", f"http://user:pw-secret@127.0.0.1:{hooks.port}",
-                          cwd=tmp_path)
-        assert failed.code == 4, failed
-        assert "not delivered: Pushgateway http://***@127.0.0.1" in failed.err and "pw-secret" not in failed.text
+                          "--fail-on", "none", "--pushgateway", gateway, env=env, cwd=tmp_path)
+        assert failed.code == 4, failed  # refused: reported, outputs kept, exit 4 (the gate passed)
+        assert f"not delivered: Pushgateway {gateway}: HTTPError: HTTP Error 500" in failed.err, failed
         assert (tmp_path / "again" / "certscan-results.json").is_file()
+        authorization = [r for r in hooks.at("/metrics/job/certscan")][-1]
+        assert authorization.headers.get("Authorization", "").startswith("Basic ")
+        assert secret not in failed.text
+        in_url = certscan("scan", "--inventory", inventory, "--as-of", AS_OF, "--output-dir", tmp_path / "url",
+                          "--pushgateway", f"http://certscan:{secret}@127.0.0.1:{hooks.port}", cwd=tmp_path)
+        assert in_url.code == 2 and secret not in in_url.text and "CERTSCAN_PUSHGATEWAY_PASSWORD" in in_url.err
+        assert not (tmp_path / "url").exists()  # refused before anything was scanned or written
     finally:
         server.shutdown()
         server.server_close()

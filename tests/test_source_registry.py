@@ -137,11 +137,15 @@ def test_every_declared_option_is_on_the_commands_and_named_in_messages(tmp_path
         assert source.flag in nothing.stderr
 
 
-def test_sources_schema_check_mode_and_the_action_installs_every_extra():
+def test_sources_schema_check_mode_and_the_extras_the_action_lock_is_made_from():
     check = subprocess.run([sys.executable, "-m", "scanner.collect.registry", "--check"], capture_output=True,
                            text=True, timeout=60)
     assert check.returncode == 0, check.stderr
-    assert '"${GITHUB_ACTION_PATH}[all]"' in (ROOT / "action.yml").read_text()  # all: see the pyproject test
+    extras = subprocess.run([sys.executable, "-m", "scanner.collect.registry", "--extras"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout.strip().split(",")
+    assert extras == list(dict.fromkeys(s.extra for s in registry.sources() if s.extra))
+    # the Action installs from its lock, compiled with these extras (tests/test_action.py holds it to them)
+    assert "scanner.collect.registry --extras" in (ROOT / "Makefile").read_text()
 
 
 def test_a_source_without_its_sdk_is_listed_and_asks_for_its_extra(tmp_path):

@@ -89,3 +89,34 @@ def test_waivers_lower_the_gate(cli, tmp_path, write_file):
     assert result.code == 0
     assert not [r for r in data["results"] if r["status"] == "fail"]
     assert any(r["status"] == "waived" for r in data["results"])
+
+
+def test_a_waiver_counts_every_result_it_matches(cli, tmp_path, write_file):
+    path = waivers_file(write_file, ("W-TAGS", "TAG-001", "*", "2026-12-31"))
+    _, data = scan(cli, tmp_path, path)
+    waived = [r for r in data["results"] if r["rule_id"] == "TAG-001" and r["status"] == "waived"]
+    assert len(waived) >= 2
+    assert data["waivers"][0]["matched"] == len(waived)
+
+
+def test_of_two_expired_waivers_the_first_listed_is_named(cli, tmp_path, write_file):
+    path = waivers_file(write_file, ("W-FIRST", "WILDCARD-001", WILDCARD_ARN, "2026-05-01"),
+                        ("W-SECOND", "WILDCARD-001", "*", "2026-05-02"))
+    _, data = scan(cli, tmp_path, path)
+    unwaived = find(data, "WILDCARD-001", WILDCARD_ARN)
+    assert unwaived["status"] == "fail" and unwaived["waiver"]["id"] == "W-FIRST"
+
+
+def test_the_waiver_record_on_a_result_is_complete(cli, tmp_path, write_file):
+    """What results.json (and every report after it) says about the waiver, to the key."""
+    reason = "internal wildcard, replacement tracked in SEC-42"
+    path = waivers_file(write_file, ("W-1", "WILDCARD-001", WILDCARD_ARN, "2026-12-31"))
+    _, data = scan(cli, tmp_path, path)
+    assert find(data, "WILDCARD-001", WILDCARD_ARN)["waiver"] == {
+        "id": "W-1", "justification": reason, "approved_by": "ciso@example.com",
+        "expires": "2026-12-31T00:00:00Z", "original_status": "fail"}
+    path = waivers_file(write_file, ("W-OLD", "WILDCARD-001", WILDCARD_ARN, "2026-05-31T12:00:00+02:00"))
+    _, data = scan(cli, tmp_path, path)
+    assert find(data, "WILDCARD-001", WILDCARD_ARN)["waiver"] == {
+        "id": "W-OLD", "expired": "2026-05-31T10:00:00Z", "justification": reason,
+        "approved_by": "ciso@example.com", "note": "waiver expired; no longer waives this result"}

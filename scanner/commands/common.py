@@ -71,8 +71,8 @@ def parse_as_of(text: str | None) -> datetime | None:
         raise InputError(Problem("--as-of", f"{text!r} has no time zone: add 'Z' or an offset such as +02:00, "
                                             "or give a date (midnight UTC)")) from None
     except ValueError:
-        raise InputError(Problem("--as-of", f"{text!r} is not an ISO 8601 date or timestamp "
-                                            "(e.g. 2026-06-01 or 2026-06-01T00:00:00Z) within the years "
+        raise InputError(Problem("--as-of", f"{text!r} is not a date like 2026-06-01 or an ISO 8601 timestamp "
+                                            "with a zone like 2026-06-01T00:00:00Z, within the years "
                                             f"{AS_OF_YEARS[0]} to {AS_OF_YEARS[1]} in UTC")) from None
     if not AS_OF_YEARS[0] <= moment.year <= AS_OF_YEARS[1]:
         raise InputError(Problem("--as-of", f"{text!r} is outside the years {AS_OF_YEARS[0]} to {AS_OF_YEARS[1]} "
@@ -95,9 +95,15 @@ def _given(value: Any) -> bool:
 def build_sources(config: dict[str, Any] | None = None, **raw: Any) -> SourceOptions:
     """The command line's SOURCES options over the configuration file's, over the defaults."""
     config = config or {}
+    live_config = config
+    if raw.get("inventory"):
+        if raw.get("shard"):
+            raise InputError(Problem("--shard", "partitions the units a live collection reads; a saved "
+                                                "--inventory is evaluated whole (merge shards with certscan merge)"))
+        live_config = {}  # the command line wins: --inventory replaces the config file's live sources
     values: dict[str, Any] = {}
     for source in registry.sources():
-        part = (config.get(source.key) or {}) if source.section else config
+        part = (live_config.get(source.key) or {}) if source.section else live_config
         for option in source.all_options:
             value = raw.get(option.param)
             if option.kind == "csv" and _given(value):

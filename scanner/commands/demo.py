@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from scanner.report.console import print_summary, print_written
+from scanner.report.console import print_demo_close, print_demo_findings, print_summary, print_written
 from scanner.report.escape import console as c
 
 
@@ -28,8 +28,12 @@ def demo(
     run = run_demo(DemoSize(accounts=accounts, expired_in_use=min(21, accounts)), output_dir=output_dir,
                    inventory_out=DEMO_INVENTORY if save_inventory else None)
     print_summary(run.report, console)
+    written = [path for paths in run.written.values() for path in paths]
+    findings_file = next((str(p) for p in written if str(p).endswith("certscan-findings.csv")), None)
+    print_demo_findings(run.report, console, findings_file)
     console.rule("What the demo shows")
     for line in story(run):
-        console.print(c(line))
-    print_written([path for paths in run.written.values() for path in paths], console)
+        console.print(c(line), soft_wrap=True)
+    print_written(written, console)
+    print_demo_close(run.report, console, str(output_dir))
     raise typer.Exit(run.gate.exit_code)

@@ -14,6 +14,7 @@ from scanner.commands.common import build_sources, parse_as_of, split_list, with
 from scanner.inputs.config import load_config, pick
 from scanner.model import Inventory
 from scanner.report import inventory_view
+from scanner.report.atomic import dumps_json
 from scanner.report.console import print_collection_problems, print_written
 from scanner.usecases.inventory import collect_for_listing, listing_exit_code
 
@@ -21,6 +22,7 @@ ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuratio
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Days to expiry as of this date or ISO 8601 timestamp with a zone (default: now).")]
 ExportJsonOpt = Annotated[Optional[Path], typer.Option("--export-json", help="Write the listed certificates as an inventory JSON (accepted by --inventory).")]
 ExportCsvOpt = Annotated[Optional[Path], typer.Option("--export-csv", help="Write the listed certificates as CSV.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts instead of the table (the --export-json document).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
@@ -47,6 +49,13 @@ def _export(inventory: Inventory, rows, moment: datetime, view: dict[str, Any],
     print_written(written, Console(stderr=True, highlight=False))
 
 
+def _show(inventory: Inventory, rows, moment: datetime, view: dict[str, Any], json_out: bool, title: str) -> None:
+    if json_out:
+        print(dumps_json(inventory_view.view_document(inventory, rows, moment, view)))
+    else:
+        inventory_view.print_certificates(Console(), rows, title)
+
+
 @with_sources
 def inventory(
     source_args: dict,
@@ -54,6 +63,7 @@ def inventory(
     in_use_only: Annotated[bool, typer.Option("--in-use-only", help="Only certificates in use.")] = False,
     export_json: ExportJsonOpt = None,
     export_csv: ExportCsvOpt = None,
+    json_out: JsonOpt = False,
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
     allow_partial: AllowPartialOpt = None,
@@ -62,9 +72,9 @@ def inventory(
     cfg, inv, moment = _load(source_args, config, as_of)
     statuses = split_list(status)
     rows = inventory_view.select(inv, moment, statuses=statuses, in_use_only=in_use_only)
-    Console().print(inventory_view.certificate_table(rows, f"{len(rows)} of {len(inv.certificates)} certificates"))
-    _export(inv, rows, moment, {"command": "inventory", "status": statuses, "in_use_only": in_use_only},
-            export_json, export_csv)
+    view = {"command": "inventory", "status": statuses, "in_use_only": in_use_only}
+    _show(inv, rows, moment, view, json_out, f"{len(rows)} of {len(inv.certificates)} certificates")
+    _export(inv, rows, moment, view, export_json, export_csv)
     _finish(inv, cfg, allow_partial)
 
 
@@ -74,6 +84,7 @@ def expiring(
     days: Annotated[int, typer.Option("--days", min=0, help="Certificates expiring within N days (already expired included).")],
     export_json: ExportJsonOpt = None,
     export_csv: ExportCsvOpt = None,
+    json_out: JsonOpt = False,
     config: ConfigOpt = None,
     as_of: AsOfOpt = None,
     allow_partial: AllowPartialOpt = None,
@@ -81,19 +92,32 @@ def expiring(
     """Certificates that expire within N days, and those already expired."""
     cfg, inv, moment = _load(source_args, config, as_of)
     rows = inventory_view.select(inv, moment, within_days=days)
-    Console().print(inventory_view.certificate_table(rows, f"{len(rows)} certificates expire within {days} days or have expired"))
-    _export(inv, rows, moment, {"command": "expiring", "days": days}, export_json, export_csv)
+    view = {"command": "expiring", "days": days}
+    _show(inv, rows, moment, view, json_out, f"{len(rows)} certificates expire within {days} days or have expired")
+    _export(inv, rows, moment, view, export_json, export_csv)
     _finish(inv, cfg, allow_partial)
 
 
 @with_sources
 def dns_check(
     source_args: dict,
+    export_json: Annotated[Optional[Path], typer.Option("--export-json", help="Write the validation records as JSON.")] = None,
+    export_csv: Annotated[Optional[Path], typer.Option("--export-csv", help="Write the validation records as CSV.")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print the validation records as JSON for scripts.")] = False,
     config: ConfigOpt = None,
     allow_partial: AllowPartialOpt = None,
 ):
     """ACM DNS validation records: is each required CNAME published, and what to do if not."""
     cfg, inv, _ = _load(source_args, config, None)
     rows = inventory_view.dns_rows(inv)
-    Console().print(inventory_view.dns_table(rows))
+    if json_out:
+        print(dumps_json({"records": [inventory_view.dns_record(row) for row in rows]}))
+    else:
+        inventory_view.print_dns(Console(), rows)
+    written = []
+    if export_json:
+        written.append(inventory_view.export_dns_json(export_json, rows))
+    if export_csv:
+        written.append(inventory_view.export_dns_csv(export_csv, rows))
+    print_written(written, Console(stderr=True, highlight=False))
     _finish(inv, cfg, allow_partial)

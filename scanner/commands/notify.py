@@ -6,7 +6,6 @@ with its route and the provider's error; the other destinations were still sent)
 """
 
 # No "from __future__ import annotations": typer reads these annotations at runtime.
-import re
 from typing import Annotated, Optional
 
 import typer
@@ -77,12 +76,6 @@ def print_delivery(delivery: "notify_usecase.ScanDelivery") -> None:
     if delivery.pushgateway:
         err = Console(stderr=True, highlight=False, soft_wrap=True)
         if delivery.push_error:
-            err.print(f"[red]not delivered:[/red] Pushgateway {esc(shown_url(delivery.pushgateway))}: "
-                      f"{esc(shown_url(delivery.push_error))}")
+            err.print(f"[red]not delivered:[/red] Pushgateway {esc(delivery.pushgateway)}: {esc(delivery.push_error)}")
         else:
-            err.print(f"pushed the metrics to {esc(shown_url(delivery.pushgateway))}")
-
-
-def shown_url(url: str) -> str:
-    """A URL fit to print: credentials in user:password@ replaced by ***."""
-    return re.sub(r"(//)[^/@\s]*@", r"\1***@", url)
+            err.print(f"pushed the metrics to {esc(delivery.pushgateway)}")

@@ -2,7 +2,8 @@
 scanner.usecases.report and scanner.usecases.triage.
 
 Exit codes: 0 written (and sent); 2 bad input, SMTP settings or --email delivery failure; 4 some
---notify messages could not be delivered (when nothing else failed); 3 a fresh
+--notify messages could not be delivered (when nothing else failed); 5 the scan could not be
+recorded in --history (likewise, and 5 wins over 4); 3 a fresh
 scan could not see everything and --allow-partial was not given (the reports are still
 written, and say what is missing). Findings do not change the exit code here: gating is
 `scan --fail-on`'s job.
@@ -18,12 +19,13 @@ from rich.console import Console
 from scanner.commands.common import build_sources, parse_as_of, with_sources
 from scanner.commands.invocation import invocation_arguments
 from scanner.commands.notify import print_delivery
-from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, ConfigOpt, NotifyOpt, OutputDirOpt, ParamOpt, RulesOpt,
-                                   WaiversOpt)
+from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, BaselineOpt, ConfigOpt, HistoryOpt, NotifyOpt, OutputDirOpt,
+                                   ParamOpt, RulesOpt, WaiversOpt, announce_history)
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.inputs.problems import InputError, Problem
 from scanner.notify.mail import check_addresses, smtp_settings
 from scanner.report import markdown
+from scanner.report.changes import print_since
 from scanner.report.console import print_triage, print_written
 from scanner.report.escape import console as c
 from scanner.report.formats import ReportOptions
@@ -52,11 +54,13 @@ def _check_mode(mode: str) -> str:
     return mode
 
 
-def _settings(cfg: dict[str, Any], rules, param, waivers, as_of, output_dir: Path, allow_partial) -> ScanSettings:
+def _settings(cfg: dict[str, Any], rules, param, waivers, as_of, output_dir: Path, allow_partial,
+              baseline=None, history=None) -> ScanSettings:
     return ScanSettings(
         rules=list(pick(rules, cfg, "rules", [])), params=params_as_pairs(cfg) + list(param or []),
         waivers=pick(waivers, cfg, "waivers", None), as_of=parse_as_of(as_of), output_dir=output_dir,
         allow_partial=bool(pick(allow_partial, cfg, "allow_partial", False)), arguments=invocation_arguments(),
+        baseline=pick(baseline, cfg, "baseline", None), history=pick(history, cfg, "history", None),
     )
 
 
@@ -73,6 +77,8 @@ def report(
     mode: ModeOpt = "executive",
     days: DaysOpt = 30,
     allow_partial: AllowPartialOpt = None,
+    baseline: BaselineOpt = None,
+    history: HistoryOpt = None,
 ):
     """Write the markdown and HTML reports and the findings exports (CSV, JSON), from a
     fresh scan (SOURCES) or from a saved certscan-results.json (--results)."""
@@ -81,10 +87,13 @@ def report(
     out = Path(pick(output_dir, cfg, "output_dir", "reports"))
     sources = build_sources(cfg, **source_args)
     if results:
-        run = report_from_results(results, sources, out, options)
+        run = report_from_results(results, sources, out, options, pick(baseline, cfg, "baseline", None),
+                                  pick(history, cfg, "history", None))
     else:
-        run = report_from_scan(sources, _settings(cfg, rules, param, waivers, as_of, out, allow_partial), options)
+        run = report_from_scan(sources, _settings(cfg, rules, param, waivers, as_of, out, allow_partial, baseline,
+                                                  history), options)
     print_written(run.written, Console(stderr=True))
+    announce_history(run.history)
     raise typer.Exit(run.exit_code)
 
 
@@ -101,6 +110,8 @@ def triage(
     as_of: AsOfOpt = None,
     output_dir: OutputDirOpt = None,
     allow_partial: AllowPartialOpt = None,
+    baseline: BaselineOpt = None,
+    history: HistoryOpt = None,
     smtp_host: SmtpHostOpt = None,
     smtp_port: SmtpPortOpt = None,
     smtp_tls: SmtpTlsOpt = None,
@@ -120,10 +131,16 @@ def triage(
     # SMTP settings are checked before anything is collected: a typo is exit 2 at once.
     mail = smtp_settings(smtp_host, smtp_port, smtp_tls, smtp_user, smtp_password, smtp_from, smtp_ca_file) \
         if recipients else None
-    run = run_triage(build_sources(cfg, **source_args), _settings(cfg, rules, param, waivers, as_of, out, allow_partial),
-                     options)
-    print_triage(run.digest, mode, Console(highlight=False))
+    run = run_triage(build_sources(cfg, **source_args),
+                     _settings(cfg, rules, param, waivers, as_of, out, allow_partial, baseline, history), options)
+    if run.report.baseline is not None:  # with a baseline or history, what changed leads
+        print_since(run.report.baseline, Console(highlight=False))
+    written = [str(path) for path in run.written]
+    print_triage(run.digest, mode, Console(highlight=False),
+                 expiring_file=next((p for p in written if p.endswith("certscan-expiring.csv")), None),
+                 findings_file=next((p for p in written if p.endswith("certscan-findings.csv")), None))
     print_written(run.written, Console(stderr=True))
+    announce_history(run.history)
     if mail is not None:
         mail_triage(run, mail, recipients, options)
         Console(stderr=True).print(f"sent the {mode} report to {c(', '.join(recipients))} via "

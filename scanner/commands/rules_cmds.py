@@ -7,9 +7,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from scanner.commands.scan import ConfigOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.commands.common import parse_as_of
+from scanner.commands.scan import AsOfOpt, ConfigOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.inputs.problems import InputError
+from scanner.usecases import clock
 from scanner.inputs.config import load_config, params_as_pairs, pick
-from scanner.report.console import controls_table, print_rule, rules_table
+from scanner.report.console import print_controls, print_rule, print_rules
 from scanner.report.escape import console as c
 from scanner.usecases import policy
 
@@ -21,12 +24,17 @@ def _rule_options(rules, param, config) -> tuple[list[str], list[str], dict]:
     return list(pick(rules, cfg, "rules", [])), params_as_pairs(cfg) + list(param or []), cfg
 
 
-def validate(rules: RulesOpt = None, param: ParamOpt = None, waivers: WaiversOpt = None, config: ConfigOpt = None):
-    """Check rule packs, control ids, waivers and config; exit 0 when all is valid, 2 otherwise."""
-    paths, params, cfg = _rule_options(rules, param, config)
-    result = policy.validate(paths, params, pick(waivers, cfg, "waivers", None))
-    Console().print(c(f"valid: {len(result.rules)} rules in {result.packs} pack(s)"
-                      + (f", {len(result.waivers)} waiver(s)" if result.waivers is not None else "")))
+def validate(rules: RulesOpt = None, param: ParamOpt = None, waivers: WaiversOpt = None, config: ConfigOpt = None,
+             as_of: AsOfOpt = None):
+    """Check config, rule packs, control ids and waivers, all at once; exit 0 when all is valid, 2 otherwise."""
+    result = policy.validate(config, rules, param, waivers, parse_as_of(as_of) or clock.now())
+    err = Console(stderr=True, highlight=False)
+    for warning in result.warnings:
+        err.print(f"[yellow]warning:[/yellow] {c(warning)}", soft_wrap=True)
+    if result.problems:
+        raise InputError(result.problems)
+    Console(highlight=False).print(c(f"valid: {len(result.rules)} rules in {result.packs} pack(s)"
+                                     + (f", {len(result.waivers)} waiver(s)" if result.waivers is not None else "")))
 
 
 @rules_app.command("list")
@@ -38,7 +46,7 @@ def rules_list(rules: RulesOpt = None, config: ConfigOpt = None,
     if json_out:
         print(json.dumps([r.to_dict() for r in loaded], indent=2, sort_keys=True, allow_nan=False))
         return
-    Console().print(rules_table(loaded))
+    print_rules(Console(), loaded)
 
 
 @rules_app.command("show")
@@ -65,4 +73,4 @@ def controls(framework: Annotated[Optional[str], typer.Option("--framework", hel
     if json_out:
         print(json.dumps(rows, indent=2, sort_keys=True, allow_nan=False))
         return
-    Console().print(controls_table(rows))
+    print_controls(Console(), rows)

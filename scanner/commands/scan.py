@@ -12,9 +12,11 @@ from scanner.commands.invocation import invocation_arguments
 from scanner.commands.notify import print_delivery
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.evaluate.gate import FAIL_ON_CHOICES
-from scanner.usecases.scan import ScanSettings, run_scan
+from scanner.usecases.scan import RuleSelection, ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem
+from scanner.report import escape
 from scanner.report import formats as output_formats
+from scanner.report.changes import print_since
 from scanner.report.console import print_summary, print_written
 from scanner.evidence.signing import load_private_key
 from scanner.usecases import notify as notify_usecase
@@ -28,13 +30,19 @@ OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Wher
 FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=f"Comma list: {','.join(output_formats.names())}.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
+BaselineOpt = Annotated[Optional[str], typer.Option("--baseline", help="Gate only on findings new or worse than in this certscan-results.json or certscan-evidence.zip; 'history': the previous scan in --history.")]
+HistoryOpt = Annotated[Optional[str], typer.Option("--history", help="Record the scan into this history: a SQLite file, or a postgresql:// URL (exit 5 if it cannot be written).")]
+CheckOpt = Annotated[Optional[list[str]], typer.Option("--check", help="Evaluate only these rules: ID or glob such as 'ACM-*' (repeatable, any case).")]
+SkipCheckOpt = Annotated[Optional[list[str]], typer.Option("--skip-check", help="Do not evaluate these rules: ID or glob (repeatable, any case).")]
 NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
-PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan).")]
+PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan; basic auth from CERTSCAN_PUSHGATEWAY_USER/_PASSWORD).")]
+SarifAnchorOpt = Annotated[Optional[str], typer.Option("--sarif-anchor", help="In SARIF, point results of the shipped rules at this file of your repository, line 1 (the Action passes your rule pack, config or workflow file).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
 def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
-                          allow_partial, sign_key: Optional[str] = None) -> ScanSettings:
+                          allow_partial, sign_key: Optional[str] = None, check=None, skip_check=None,
+                          baseline: Optional[str] = None, history: Optional[str] = None) -> ScanSettings:
     fail_on = pick(fail_on, config, "fail_on", "high")
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
@@ -54,6 +62,10 @@ def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, 
         allow_partial=bool(pick(allow_partial, config, "allow_partial", False)),
         arguments=invocation_arguments(),
         sign_key=sign_key,
+        selection=RuleSelection(tuple(split_list(pick(check, config, "check", []))),
+                                tuple(split_list(pick(skip_check, config, "skip_check", [])))),
+        baseline=pick(baseline, config, "baseline", None),
+        history=pick(history, config, "history", None),
     )
 
 
@@ -70,18 +82,45 @@ def scan(
     fail_on: FailOnOpt = None,
     allow_partial: AllowPartialOpt = None,
     sign_key: SignKeyOpt = None,
+    baseline: BaselineOpt = None,
+    history: HistoryOpt = None,
+    check: CheckOpt = None,
+    skip_check: SkipCheckOpt = None,
+    sarif_anchor: SarifAnchorOpt = None,
     notify: NotifyOpt = None,
     pushgateway: PushgatewayOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
-                                     sign_key)
+                                     sign_key, check, skip_check, baseline, history)
+    settings.sarif_anchor = sarif_anchor
     routes = notify_usecase.load(notify) if notify else None  # a bad routes file is exit 2 before collecting
+    if pushgateway:
+        notify_usecase.check_pushgateway(pushgateway)
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
-    print_summary(run.report, Console())
+    console = Console()
+    if run.report.baseline is not None:  # with a baseline, what changed leads
+        print_since(run.report.baseline, console)
+    print_summary(run.report, console)
     print_written([path for paths in run.written.values() for path in paths], Console(stderr=True))
+    announce_history(run.history)
     delivery = notify_usecase.after_scan(run.report, routes, pushgateway)
     print_delivery(delivery)
-    raise typer.Exit(notify_usecase.exit_code(run.gate.exit_code, delivery))
+    raise typer.Exit(notify_usecase.exit_code(run.exit_code, delivery))
+
+
+def announce_history(outcome) -> None:
+    """Say where the scan was recorded, or why it could not be (exit 5)."""
+    if outcome is None:
+        return
+    err = Console(stderr=True, highlight=False)
+    if outcome.error:
+        err.print(f"[red]error:[/red] the scan could not be recorded: {escape.console(outcome.error)} (exit 5 "
+                  "unless the gate already failed)", soft_wrap=True)
+    elif outcome.recorded:
+        err.print(f"recorded in history {escape.console(outcome.target)}", style="dim", soft_wrap=True)
+    else:
+        err.print(f"already in history {escape.console(outcome.target)} (same scan id): nothing recorded",
+                  style="dim", soft_wrap=True)

@@ -63,12 +63,12 @@ def _hash_inventory(digest: Any, inventory: Inventory) -> None:
     marker = "\x00certificates"
     skeleton = {**inventory.to_dict(certificates=False), "certificates": marker}
     before, after = _ENCODER.encode(skeleton).split(_ENCODER.encode(marker))
-    digest.update(before.encode() + b"[")
+    digest.update(before.encode("utf-8", "backslashreplace") + b"[")
     certificates = sorted(inventory.certificates, key=_cert_key)
     for start in range(0, len(certificates), _CHUNK):
         chunk = _ENCODER.encode([c.to_dict() for c in certificates[start:start + _CHUNK]])
-        digest.update((b", " if start else b"") + chunk[1:-1].encode())
-    digest.update(b"]" + after.encode())
+        digest.update((b", " if start else b"") + chunk[1:-1].encode("utf-8", "backslashreplace"))
+    digest.update(b"]" + after.encode("utf-8", "backslashreplace"))
 
 
 def scan_id_for(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], as_of: datetime) -> str:

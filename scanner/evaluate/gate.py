@@ -27,10 +27,14 @@ class GateDecision:
     incomplete: list[str]  # why the scan is partial
 
 
-def decide(evaluation: Evaluation, fail_on: str = "high", allow_partial: bool = False) -> GateDecision:
+def decide(evaluation: Evaluation, fail_on: str = "high", allow_partial: bool = False,
+           counted: frozenset[str] | None = None) -> GateDecision:
+    """``counted``: with a baseline, the fingerprints of the failures that are new or worse
+    than in it; only those count (every other finding is still in every output)."""
     threshold = None if fail_on == "none" else SEVERITY_RANK[fail_on]
     findings = 0 if threshold is None else sum(
-        1 for r in evaluation.results if r.status == "fail" and SEVERITY_RANK[r.severity] >= threshold)
+        1 for r in evaluation.results if r.status == "fail" and SEVERITY_RANK[r.severity] >= threshold
+        and (counted is None or r.fingerprint in counted))
     inventory = evaluation.inventory
     gaps = coverage_gaps(inventory.errors, inventory.coverage, evaluation.results)
     incomplete = [_reason(gap) for gap in gaps if gap.kind != "undecided"]

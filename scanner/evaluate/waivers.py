@@ -5,14 +5,34 @@ Pure: the waivers file is read by scanner.packs.waivers."""
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scanner.inputs.problems import Problem
+from scanner.inputs.schema_check import short
 from scanner.model import Result, Waiver, format_time
 
 WAIVABLE = frozenset({"fail", "error"})
+
+
+def unmatched_waivers(waivers: list[Waiver], rule_ids: list[str]) -> list[Problem]:
+    """Waivers whose rule id or glob matches none of the loaded rules: a typo (WILDCARD-01)
+    would otherwise pass and silently waive nothing."""
+    problems = []
+    for waiver in waivers:
+        if not any(_matches(waiver.rule, rule_id) for rule_id in rule_ids):
+            close = difflib.get_close_matches(waiver.rule, rule_ids, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else " (see certscan rules list)"
+            problems.append(Problem(waiver.file, f"waiver {waiver.id}: rule {short(waiver.rule)} matches no loaded "
+                                                 f"rule{hint}", line=waiver.line))
+    return problems
+
+
+def expired_waivers(waivers: list[Waiver], as_of: datetime) -> list[Waiver]:
+    return [waiver for waiver in waivers if waiver.expires <= as_of]
 
 
 @dataclass

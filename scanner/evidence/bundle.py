@@ -35,9 +35,8 @@ from scanner.evidence import signing
 from scanner.inputs import resources
 from scanner.collect import registry
 from scanner.model import format_time
-from scanner.report.atomic import utf8
 from scanner.inputs.problems import InputError, Problem
-from scanner.report.atomic import dumps_json_bytes, write_bytes
+from scanner.report.atomic import dumps_json_bytes, utf8, write_bytes
 from scanner.report import ScanReport
 from scanner.report.formats import OutputFormat
 from scanner.report import control_matrix, formats
@@ -108,6 +107,10 @@ def replay_command(report: ScanReport, rule_files: list[str], waivers_file: str 
         argv += ["--rules", name]
     if waivers_file:
         argv += ["--waivers", waivers_file]
+    selection = report.rule_selection or {}
+    for option, key in (("--check", "check"), ("--skip-check", "skip_check")):
+        for pattern in selection.get(key) or []:
+            argv += [option, pattern]
     for rule in report.rules:
         for key, param in sorted((rule.get("params") or {}).items()):
             if param.get("value") != param.get("default"):
@@ -153,6 +156,8 @@ def build_manifest(report: ScanReport, files: dict[str, bytes], fields: dict[str
         "gate": report.gate,
         "summary": report.summary,
         "rule_packs": fields["rule_packs"],
+        # --check / --skip-check, when the scan evaluated only some of the loaded rules
+        **({"rule_selection": report.rule_selection} if report.rule_selection else {}),
         "waivers": fields["waivers"],
         "files": [{"path": name, "size": len(data), "sha256": sha256(data)} for name, data in sorted(files.items())],
         "signature": None if public_key is None else {

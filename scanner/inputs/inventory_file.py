@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import (Certificate, CollectionError, Coverage, Inventory, NaiveDatetimeError, format_time,
-                           parse_time)
+                           parse_time, plural, span_in_words)
 from scanner.model import _cert_key, _error_key  # the saved inventory's order
 from scanner.inputs.problems import InputError, Problem, json_path
 from scanner.inputs.schema_check import check, is_valid
@@ -117,22 +117,24 @@ def merge_inventories(parts: list[tuple[str, Inventory]], max_skew: timedelta = 
     times = sorted(inv.collected_at for _, inv in parts)
     if times[-1] - times[0] > max_skew:
         spread = ", ".join(f"{name}: {format_time(inv.collected_at)}" for name, inv in parts)
-        problems.append(Problem(None, f"shards were collected {times[-1] - times[0]} apart, more than the "
-                                      f"allowed {max_skew} (--max-skew-hours): {spread}"))
+        problems.append(Problem(None, f"shards were collected {span_in_words(times[-1] - times[0])} apart, more than "
+                                      f"the allowed {span_in_words(max_skew)} (--max-skew-hours): {spread}"))
     problems += _shard_set_problems(parts)
     unit_owner: dict[str, str] = {}
     cert_owner: dict[str, str] = {}
     merged = Inventory(collected_at=times[0])
     seen_errors: set[tuple] = set()  # errors of the shards merged so far
     shards = []
+    # (file, earlier file) -> what both hold: summarized below, one line per pair of files
+    overlaps: dict[tuple[str, str], dict[str, list[str]]] = defaultdict(lambda: {"units": [], "certificates": []})
     for name, inv in parts:
         for unit in inv.coverage:
             if unit.unit in unit_owner:
-                problems.append(Problem(name, f"unit {unit.unit} is also in {unit_owner[unit.unit]}: shards overlap"))
+                overlaps[(name, unit_owner[unit.unit])]["units"].append(unit.unit)
             unit_owner.setdefault(unit.unit, name)
         for cert in inv.certificates:
             if cert.id in cert_owner and cert_owner[cert.id] != name:
-                problems.append(Problem(name, f"certificate {cert.id} is also in {cert_owner[cert.id]}: shards overlap"))
+                overlaps[(name, cert_owner[cert.id])]["certificates"].append(cert.id)
             cert_owner.setdefault(cert.id, name)
         merged.certificates.extend(inv.certificates)
         merged.coverage.extend(inv.coverage)
@@ -143,14 +145,34 @@ def merge_inventories(parts: list[tuple[str, Inventory]], max_skew: timedelta = 
         seen_errors.update(key for key, _ in this_shard)
         shards.append({"file": name, "shard": inv.metadata.get("shard"), "collected_at": format_time(inv.collected_at),
                        "units": len(inv.coverage), "certificates": len(inv.certificates), "errors": len(inv.errors)})
+    problems += _overlap_problems(overlaps)
     if problems:
-        raise InputError(problems[:50])
+        raise InputError(problems)
     # The order one unsharded collection gives (see collect.runner), so the gate's reasons match.
     merged.certificates.sort(key=_cert_key)
     merged.errors.sort(key=lambda e: (_error_key(e), e.unit or ""))
     merged.coverage.sort(key=lambda c: c.unit)
     merged.metadata = {"merged_from": shards}
     return merged
+
+
+MAX_OVERLAP_LINES = 5  # pairs of files named one by one; the rest are counted
+EXAMPLES = 3
+
+
+def _overlap_problems(overlaps: dict[tuple[str, str], dict[str, list[str]]]) -> list[Problem]:
+    """Shards that overlap, in a few lines however large the overlap: per pair of files the
+    counts and the first few units or certificates, then "and N more"."""
+    problems = []
+    for (name, other), found in sorted(overlaps.items())[:MAX_OVERLAP_LINES]:
+        counts = " and ".join(plural(len(found[kind]), kind[:-1]) for kind in ("units", "certificates") if found[kind])
+        examples = (found["units"] or found["certificates"])[:EXAMPLES]
+        total = len(found["units"]) + len(found["certificates"])
+        more = f", and {total - len(examples)} more" if total > len(examples) else ""
+        problems.append(Problem(name, f"shards overlap: {counts} also in {other} (e.g. {', '.join(examples)}{more})"))
+    if len(overlaps) > MAX_OVERLAP_LINES:
+        problems.append(Problem(None, f"… and {len(overlaps) - MAX_OVERLAP_LINES} more overlapping pairs of inventories"))
+    return problems
 
 
 def _shard_set_problems(parts: list[tuple[str, Inventory]]) -> list[Problem]:

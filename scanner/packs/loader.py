@@ -18,7 +18,7 @@ from scanner.inputs.problems import InputError, Problem, json_path
 from scanner.rules.conditions import ConditionCompiler
 from scanner.rules.model import ControlRef, PackInfo, Rule
 from scanner.rules.template import Template, allowed_heads
-from scanner.inputs.schema_check import check
+from scanner.inputs.schema_check import check, rule_indexes
 from scanner.inputs.yamlfile import HostileYAML, line_of, load_yaml, parse_option_value
 
 BUILTIN = "builtin"
@@ -92,6 +92,9 @@ def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, An
                catalogs: dict[str, Framework] | None = None) -> list[Rule]:
     """All rules of the given packs, compiled, sorted by id. Raises InputError with every problem."""
     overrides = overrides or {}
+    folded: dict[str, dict[str, Any]] = {}  # rule ids on the command line match whatever their case
+    for rule_id, values in overrides.items():
+        folded.setdefault(rule_id.casefold(), {}).update(values)
     catalogs = catalogs if catalogs is not None else load_catalogs()
     problems: list[Problem] = []
     rules: list[Rule] = []
@@ -112,13 +115,19 @@ def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, An
             problems.append(Problem(file, f"cannot read file: {exc}"))
             continue
         found = check(doc, "rulepack.schema.json", file)
-        if found:
-            problems.extend(found)
+        problems.extend(found)
+        # Rules the schema accepts are still compiled and checked when others in the file are
+        # not: every problem of every file is reported in one run.
+        malformed, _ = rule_indexes(found)
+        if not (isinstance(doc, dict) and isinstance(doc.get("rules"), list)):
             continue
+        metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         display = resources.builtin_display_path(path) if builtin else _repo_relative(path)
-        pack = PackInfo(doc["metadata"]["name"], doc["metadata"]["version"], file, display,
+        pack = PackInfo(str(metadata.get("name", "")), str(metadata.get("version", "")), file, display,
                         hashlib.sha256(raw).hexdigest(), builtin)
         for index, spec in enumerate(doc["rules"]):
+            if index in malformed:
+                continue
             line = line_of(doc, ["rules", index]) or 0
             rule_id = spec["id"]
             if rule_id in seen:
@@ -127,11 +136,12 @@ def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, An
                                         line=line, path=f"rules[{index}].id", rule_id=rule_id))
                 continue
             seen[rule_id] = (file, line)
-            rule, rule_problems = _compile_rule(spec, doc, index, pack, line, overrides.get(rule_id, {}), catalogs)
+            rule, rule_problems = _compile_rule(spec, doc, index, pack, line, folded.get(rule_id.casefold(), {}), catalogs)
             problems.extend(rule_problems)
             if rule is not None:
                 rules.append(rule)
-    for rule_id in sorted(set(overrides) - set(seen)):
+    loaded_ids = {rule_id.casefold() for rule_id in seen}
+    for rule_id in sorted(r for r in overrides if r.casefold() not in loaded_ids):
         problems.append(Problem("--param", f"no loaded rule has id {rule_id}", rule_id=rule_id))
     if problems:
         raise InputError(problems)

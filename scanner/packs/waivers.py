@@ -8,7 +8,7 @@ import hashlib
 from pathlib import Path
 
 from scanner.inputs.problems import InputError, Problem
-from scanner.inputs.schema_check import check
+from scanner.inputs.schema_check import check, rule_indexes, short
 from scanner.inputs.yamlfile import line_of, load_yaml
 from scanner.model import NaiveDatetimeError, Waiver, parse_time
 
@@ -23,14 +23,27 @@ def waivers_sha256(path: str | Path) -> str:
 
 
 def load_waivers(path: str | Path) -> list[Waiver]:
+    waivers, problems = read_waivers(path)
+    if problems:
+        raise InputError(problems)
+    return waivers
+
+
+def read_waivers(path: str | Path) -> tuple[list[Waiver], list[Problem]]:
+    """The well-formed waivers of a file and every problem of the others (a file that cannot
+    be read or parsed at all raises InputError)."""
     name = str(path)
     doc = load_yaml(path)
     problems = check(doc, "waivers.schema.json", name)
-    if problems:
+    # Well-formed entries are still checked when others are not: every problem in one run.
+    malformed, _ = rule_indexes(problems, "waivers")
+    if not (isinstance(doc, dict) and isinstance(doc.get("waivers"), list)):
         raise InputError(problems)
     waivers = []
     seen: set[str] = set()
     for index, entry in enumerate(doc["waivers"]):
+        if index in malformed:
+            continue
         line = line_of(doc, ["waivers", index])
         if entry["id"] in seen:
             problems.append(Problem(name, f"duplicate waiver id {entry['id']!r}", line=line, path=f"waivers[{index}].id"))
@@ -38,11 +51,9 @@ def load_waivers(path: str | Path) -> list[Waiver]:
         try:
             expires = parse_time(entry["expires"])
         except (ValueError, NaiveDatetimeError) as exc:
-            problems.append(Problem(name, f"expires: {exc}", line=line_of(doc, ["waivers", index, "expires"]),
-                                    path=f"waivers[{index}].expires"))
+            problems.append(Problem(name, f"{short(entry['expires'])} is not a real date or time: {exc}",
+                                    line=line_of(doc, ["waivers", index, "expires"]), path=f"waivers[{index}].expires"))
             continue
         waivers.append(Waiver(entry["id"], entry["rule"], entry["resource"], entry["justification"].strip(),
                               entry["approved_by"], expires, name, line))
-    if problems:
-        raise InputError(problems)
-    return waivers
+    return waivers, problems

@@ -47,14 +47,34 @@ def write_with(path: str | Path, fill: Callable[[IO[bytes]], None]) -> Path:
     return path
 
 
-def write_bytes(path: str | Path, data: bytes) -> Path:
-    return write_with(path, lambda handle: handle.write(data))
-
-
 def utf8(text: str) -> bytes:
     """UTF-8 that cannot fail: a lone surrogate (a name that was not UTF-8 and escaped
     nowhere earlier) is written as a visible backslash escape instead of aborting the output."""
     return text.encode("utf-8", "backslashreplace")
+
+
+def _dumps(value: Any, option: int = JSON_OPTIONS) -> bytes:
+    """orjson, which refuses a lone surrogate (text that never was UTF-8): such text is then
+    written as its visible backslash escape rather than aborting the output. (orjson writes
+    NaN and infinities as null, so no JSON output holds a token strict readers reject.)"""
+    try:
+        return orjson.dumps(value, option=option)
+    except orjson.JSONEncodeError:
+        return orjson.dumps(_escape_surrogates(value), option=option)
+
+
+def _escape_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_escape_surrogates(k): _escape_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_escape_surrogates(v) for v in value]
+    return value
+
+
+def write_bytes(path: str | Path, data: bytes) -> Path:
+    return write_with(path, lambda handle: handle.write(data))
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -90,7 +110,7 @@ def _encode(value: Any, handle: IO[bytes], depth: int) -> None:
         handle.write(b"{")
         first = True
         for key in sorted(value):
-            handle.write((b"" if first else b",") + pad + b"  " + orjson.dumps(key) + b": ")
+            handle.write((b"" if first else b",") + pad + b"  " + _dumps(key) + b": ")
             _encode(value[key], handle, depth + 1)
             first = False
         handle.write(pad + b"}")
@@ -101,14 +121,14 @@ def _encode(value: Any, handle: IO[bytes], depth: int) -> None:
             if not chunk:
                 continue
             # "[\n  item,\n  item\n]" -> the items, then indented to this depth
-            inner = orjson.dumps(chunk, option=JSON_OPTIONS)[2:-2]
+            inner = _dumps(chunk, option=JSON_OPTIONS)[2:-2]
             if depth:
                 inner = inner.replace(b"\n", pad)
             handle.write((b"," if wrote else opening) + pad + inner)
             wrote = True
         handle.write(pad + closing if wrote else opening + closing)
     else:
-        data = orjson.dumps(value, option=JSON_OPTIONS)
+        data = _dumps(value, option=JSON_OPTIONS)
         handle.write(data.replace(b"\n", pad) if depth and b"\n" in data else data)
 
 
@@ -125,12 +145,12 @@ def dumps_json_bytes(data: Any) -> bytes:
         buffer = BytesIO()
         dump_json(data, buffer)
         return buffer.getvalue()
-    return orjson.dumps(data, option=JSON_OPTIONS) + b"\n"
+    return _dumps(data, option=JSON_OPTIONS) + b"\n"
 
 
 def dumps_json(data: Any) -> str:
-    """Deterministic JSON: sorted keys, two-space indent, trailing newline. orjson refuses
-    lone surrogates, and inputs refuse NaN and infinities (scanner.inputs), so none reach here."""
+    """Deterministic JSON: sorted keys, two-space indent, trailing newline. Inputs refuse NaN
+    and infinities (scanner.inputs); text that is not UTF-8 is written escaped (_dumps)."""
     return dumps_json_bytes(data).decode("utf-8")
 
 

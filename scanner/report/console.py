@@ -8,13 +8,14 @@ control characters made visible. Markup in these functions is only ever our own.
 
 from __future__ import annotations
 
-from collections import defaultdict
-
 from rich.console import Console
 from rich.table import Table
 
-from scanner.model import BUCKETS, SEVERITIES
+from scanner.report.layout import Column, print_records
+
+from scanner.model import BUCKETS, SEVERITIES, days_in_words
 from scanner.report import ScanReport
+from scanner.report.digest import Digest, build_digest
 from scanner.report.escape import console as c
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
@@ -23,26 +24,26 @@ BUCKET_STYLE = {"EXPIRED": "bold red", "CRITICAL_7D": "red", "WARNING_30D": "yel
 MAX_RESOURCES_SHOWN = 5
 
 
-def print_summary(report: ScanReport, console: Console) -> None:
-    summary = report.summary
-    console.print(f"[bold]certscan[/bold] scan {c(report.scan_id)}  as of {report.as_of.isoformat()}  "
-                  f"certificates: {summary.get('certificates', 0)}")
+def print_summary(report: ScanReport, console: Console, digest: Digest | None = None) -> None:
+    """The scan's summary, from the view model the reports use."""
+    d = digest or build_digest(report)
+    console.print(f"[bold]certscan[/bold] scan {c(d.scan_id)}  as of {d.as_of.isoformat()}  "
+                  f"certificates: {d.certificates}")
 
     counts = Table(title="Results", show_edge=False)
     counts.add_column("status")
     counts.add_column("count", justify="right")
-    for status, n in summary.get("by_status", {}).items():
+    for status, n in d.status_counts.items():
         counts.add_row(c(status), str(n))
     console.print(counts)
 
     sev = Table(title="Failures by severity", show_edge=False)
     for name in reversed(SEVERITIES):
         sev.add_column(name, justify="right", style=SEVERITY_STYLE[name])
-    by_sev = summary.get("failures_by_severity", {})
-    sev.add_row(*[str(by_sev.get(name, 0)) for name in reversed(SEVERITIES)])
+    sev.add_row(*[str(d.severity_counts.get(name, 0)) for name in reversed(SEVERITIES)])
     console.print(sev)
 
-    buckets = summary.get("certificates_by_bucket", {})
+    buckets = d.bucket_counts
     bucket_table = Table(title="Certificates by expiry bucket", show_edge=False)
     names = [b for b in (*BUCKETS, "UNKNOWN") if b in buckets or b in BUCKETS]
     for name in names:
@@ -50,32 +51,20 @@ def print_summary(report: ScanReport, console: Console) -> None:
     bucket_table.add_row(*[str(buckets.get(name, 0)) for name in names])
     console.print(bucket_table)
 
-    failing: dict[str, list] = defaultdict(list)
-    for result in report.results:
-        if result.status == "fail":
-            failing[result.rule_id].append(result)
-    if failing:
-        table = Table(title="Failing rules", show_edge=False)
-        table.add_column("rule")
-        table.add_column("severity")
-        table.add_column("count", justify="right")
-        table.add_column("resources")
-        order = sorted(failing, key=lambda rid: (-max(SEVERITIES.index(r.severity) for r in failing[rid]), rid))
-        for rule_id in order:
-            items = failing[rule_id]
-            worst = max((r.severity for r in items), key=SEVERITIES.index)
-            shown = "\n".join(c(r.resource_id) for r in items[:MAX_RESOURCES_SHOWN])
-            if len(items) > MAX_RESOURCES_SHOWN:
-                shown += f"\n… and {len(items) - MAX_RESOURCES_SHOWN} more"
-            table.add_row(c(rule_id), f"[{SEVERITY_STYLE[worst]}]{worst}[/]", str(len(items)), shown)
-        console.print(table)
+    if d.rules:  # resource ids are never cut: a narrow terminal gets one block per rule
+        rows = []
+        for row in sorted(d.rules, key=lambda r: (-SEVERITIES.index(r.severity), r.rule_id)):
+            shown = "\n".join(c(resource) for resource in row.resources[:MAX_RESOURCES_SHOWN])
+            if len(row.resources) > MAX_RESOURCES_SHOWN:
+                shown += f"\n… and {len(row.resources) - MAX_RESOURCES_SHOWN} more"
+            rows.append([c(row.rule_id), f"[{SEVERITY_STYLE[row.severity]}]{row.severity}[/]", str(row.failing), shown])
+        print_records(console, "Failing rules", FAILING_RULE_COLUMNS, rows)
 
-    expired_waivers = [w for w in report.waivers if w["state"] == "expired"]
-    for w in expired_waivers:
+    for w in d.expired_waivers:
         console.print(f"[yellow]waiver {c(w['id'])} expired {c(w['expires'])}: it no longer waives "
                       f"{c(w['rule'])} on {c(w['resource'])} ({c(w['matched'])} result(s))[/yellow]")
 
-    gate = report.gate
+    gate = d.gate
     for reason in gate.get("incomplete", [])[:20]:
         console.print(f"[red]incomplete:[/red] {c(reason)}")
     verdict = {0: "[green]PASS[/green]", 1: "[red]FAIL[/red]", 3: "[red]INCOMPLETE[/red]"}.get(gate.get("exit_code"), "?")
@@ -88,7 +77,20 @@ def print_written(paths, console: Console) -> None:
         console.print(f"wrote {c(path)}", style="dim")
 
 
-def print_triage(d, mode: str, console: Console) -> None:
+FAILING_RULE_COLUMNS = [Column("rule"), Column("severity"), Column("count", justify="right"), Column("resources")]
+EXPIRING_COLUMNS = [Column("expiry"), Column("bucket"), Column("resource"), Column("owner")]
+OWNER_COLUMNS = [Column("owner"), Column("failing", justify="right"), Column("worst"), Column("rules", identifier=False)]
+
+
+def _more(count: int, file: str | None) -> str | None:
+    """The line under a capped list: how many are not shown, and where they all are."""
+    if count <= 0:
+        return None
+    return f"… and {count} more" + (f" (full list in {c(file)})" if file else " (--mode technical lists them all)")
+
+
+def print_triage(d, mode: str, console: Console, expiring_file: str | None = None,
+                 findings_file: str | None = None) -> None:
     """The triage digest: buckets with escalation, what expires soon, owners to contact, gaps."""
     console.print(f"[bold]certscan triage[/bold] scan {c(d.scan_id)} as of {d.as_of.isoformat()}  "
                   f"certificates: {d.certificates}  risk: [bold]{c(d.risk_level)}[/bold]")
@@ -100,18 +102,16 @@ def print_triage(d, mode: str, console: Console) -> None:
                         c(b.escalation.owner))
     console.print(buckets)
     limit = None if mode == "technical" else 15
-    soon = Table(title=f"Expiring within {d.days} days ({len(d.expiring)})", show_edge=False)
-    for column in ("days", "bucket", "resource", "owner"):
-        soon.add_column(column)
-    for row in d.expiring[:limit]:
-        soon.add_row(str(row.days_to_expiry), c(row.bucket or "-"), c(row.resource_id), c(row.owner or "-"))
-    console.print(soon)
-    owners = Table(title="Owners to contact", show_edge=False)
-    for column in ("owner", "failing", "worst", "rules"):
-        owners.add_column(column)
-    for row in d.owners[:limit]:
-        owners.add_row(c(row.name), str(row.failing), c(row.worst), c(", ".join(row.rules)))
-    console.print(owners)
+    expiring = d.expiring[:limit]
+    more = len(d.expiring) - len(expiring)
+    print_records(console, f"Expiring within {d.days} days ({len(d.expiring)})", EXPIRING_COLUMNS,
+                  [[c(days_in_words(row.days_to_expiry)), c(row.bucket or "-"), c(row.resource_id), c(row.owner or "-")]
+                   for row in expiring],
+                  _more(more, expiring_file))
+    owners = d.owners[:limit]
+    print_records(console, f"Owners to contact ({len(d.owners)})", OWNER_COLUMNS,
+                  [[c(row.name), str(row.failing), c(row.worst), c(", ".join(row.rules))] for row in owners],
+                  _more(len(d.owners) - len(owners), findings_file))
     for gap in d.gaps[:20]:
         console.print(f"[red]gap:[/red] {c(gap.kind)} {c(gap.where)}: {c(gap.detail)}")
 
@@ -128,35 +128,85 @@ def print_collection_problems(inventory, console: Console) -> None:
             console.print(f"[red]incomplete:[/red] {c(gap.unit)}")
 
 
-def rules_table(rules) -> Table:
-    table = Table(show_edge=False)
-    for col in ("id", "severity", "resource", "title", "pack"):
-        table.add_column(col)
-    for r in rules:
-        table.add_row(c(r.id), c(r.severity), c(",".join(sorted(r.resources)) if r.resources else "*"), c(r.title),
-                      c(r.pack.display_path))
-    return table
+RULE_COLUMNS = [Column("id"), Column("severity"), Column("resource", optional=True),
+                Column("title", identifier=False), Column("pack", optional=True)]
+
+
+def print_rules(console: Console, rules) -> str:
+    """`rules list`: ids whole; titles wrap between words (see report.layout)."""
+    cells = [[c(r.id), c(r.severity), c(",".join(sorted(r.resources)) if r.resources else "*"), c(r.title),
+              c(r.pack.display_path)] for r in rules]
+    return print_records(console, f"{len(rules)} rules", RULE_COLUMNS, cells)
 
 
 def print_rule(rule, data: dict, console: Console) -> None:
-    console.print(f"[bold]{c(rule.id)}[/bold]  {c(rule.title)}")
+    """`rules show`: pack text (titles, control sources, remediation) is outside text, all
+    escaped, so a "[stated]" or a control sequence prints as written."""
+    console.print(f"[bold]{c(rule.id)}[/bold]  {c(rule.title)}", soft_wrap=True)
     console.print(f"severity: {c(rule.severity)}   resource: {c(', '.join(data['resource']))}   "
-                  f"pack: {c(rule.pack.display_path)}:{rule.line}")
+                  f"pack: {c(rule.pack.display_path)}:{rule.line}", soft_wrap=True)
     if rule.description and rule.description != rule.title:
-        console.print(c(rule.description))
+        console.print(c(rule.description.strip()), soft_wrap=True)
     for name, p in data["params"].items():
-        console.print(c(f"param {name}: {p['value']!r} (default {p['default']!r})"))
-    for fw, refs in data["controls"].items():
-        console.print(c(f"{fw}: " + ", ".join(f"{r['id']} [{r['basis']}]" for r in refs)))
+        console.print(c(f"param {name}: {p['value']!r} (default {p['default']!r})"), soft_wrap=True)
+    if data["controls"]:
+        console.print("controls:")
+    for framework, refs in data["controls"].items():
+        for ref in refs:
+            source = f" — source: {c(ref['source'])}" if ref.get("source") else ""
+            console.print(f"  {c(framework)} {c(ref['id'])} {c('[' + str(ref['basis']) + ']')}{source}", soft_wrap=True)
     if rule.remediation:
-        console.print(f"remediation: {c(rule.remediation.strip())}")
+        console.print(f"remediation: {c(rule.remediation.strip())}", soft_wrap=True)
 
 
-def controls_table(rows) -> Table:
-    table = Table(show_edge=False)
-    for col in ("framework", "control", "title", "rules", "pass", "fail", "waived"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(c(row["framework"]), c(row["control"]), c(row["title"]), c(", ".join(row["bases"])),
-                      str(row["pass"]), str(row["fail"]), str(row["waived"]))
-    return table
+CONTROL_COLUMNS = [Column("framework"), Column("control"), Column("title", identifier=False, optional=True),
+                   Column("rules", identifier=False), Column("pass", justify="right"),
+                   Column("fail", justify="right"), Column("waived", justify="right")]
+
+
+def print_controls(console: Console, rows) -> str:
+    """`controls`: framework and control ids whole; titles and rule lists wrap between words."""
+    cells = [[c(row["framework"]), c(row["control"]), c(row["title"]), c(", ".join(row["bases"])),
+              str(row["pass"]), str(row["fail"]), str(row["waived"])] for row in rows]
+    return print_records(console, None, CONTROL_COLUMNS, cells)
+
+
+DEMO_FINDINGS_SHOWN = 15
+FINDING_COLUMNS = [Column("severity"), Column("rule"), Column("domain"), Column("bucket", optional=True),
+                   Column("account"), Column("resource", optional=True)]
+
+
+def print_demo_findings(report: ScanReport, console: Console, findings_file: str | None) -> str:
+    """The demo's worst findings, each with its domain, expiry bucket and account, ids whole;
+    the rest counted, with the file that lists them all."""
+    failing = sorted((r for r in report.results if r.status == "fail"),
+                     key=lambda r: (-SEVERITIES.index(r.severity), r.rule_id, r.resource_id))
+    shown = failing[:DEMO_FINDINGS_SHOWN]
+    cells = []
+    for r in shown:
+        ctx = r.context or {}
+        cells.append([f"[{SEVERITY_STYLE[r.severity]}]{c(r.severity)}[/]", c(r.rule_id), c(ctx.get("domain") or ""),
+                      c(ctx.get("expiry_bucket") or ""), c(ctx.get("account") or ctx.get("vault") or ""),
+                      c(r.resource_id)])
+    more = len(failing) - len(shown)
+    footer = None
+    if more:
+        footer = f"… and {more} more" + (f" (full list in {c(findings_file)})" if findings_file else "")
+    return print_records(console, f"Findings ({len(failing)}), worst first", FINDING_COLUMNS, cells, footer)
+
+
+def print_demo_close(report: ScanReport, console: Console, output_dir: str) -> None:
+    """What the gate line means in the demo, and what to run next."""
+    findings = sum(1 for r in report.results if r.status == "fail")
+    blocking = sum(1 for r in report.results if r.status == "fail" and SEVERITIES.index(r.severity) >= SEVERITIES.index("high"))
+    verdict = f"would fail (exit 1) on {blocking} of them" if blocking else "would pass"
+    console.print(f"gate: fail-on=none means the demo reports its {findings} findings but fails on none of them "
+                  f"(exit {report.gate.get('exit_code')}). A real gate uses --fail-on high, the default: this estate "
+                  f"{verdict}.", soft_wrap=True)
+    console.print("[bold]Next:[/bold]")
+    out = c(output_dir)
+    for line in (f"certscan report --results {out}/certscan-results.json --mode technical --output-dir {out}",
+                 f"certscan triage --inventory {out}/certscan-inventory.json --days 30",
+                 "certscan rules show ACM-003",
+                 "certscan scan --aws --profile YOUR_PROFILE --regions all     # your own account"):
+        console.print(f"  {line}", soft_wrap=True)

@@ -1,6 +1,9 @@
-"""What the human reports (markdown, HTML, the triage console and e-mail) say, computed once
-from a ScanReport: risk level, expiry buckets with the escalation matrix, failing rules by
-severity, top accounts, owners to contact, certificates expiring soon, coverage gaps.
+"""The view model of the human outputs: what the markdown and HTML reports, the console (scan
+summary and triage), the GitHub job summary and the e-mail say, computed once from a
+ScanReport: the gate's verdict, counts, risk level, expiry buckets with the escalation
+matrix, failing rules and certificates, top accounts, owners to contact, certificates
+expiring soon, coverage gaps, waivers. Each output renders these sections with its own
+escaper (scanner.report.escape); none computes a section itself.
 
 Everything comes from the results and their ``context`` (plus the saved summary), so a
 report rebuilt from certscan-results.json (no inventory) says the same as a fresh one.
@@ -13,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, Result, parse_time
+from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, CoverageGap, Result, parse_time
 from scanner.report import ScanReport
 
 NO_OWNER = "(no owner tag)"
@@ -54,6 +57,35 @@ class RuleRow:
     waived: int
     errors: int
     remediation: str
+    resources: list[str] = field(default_factory=list)  # of the failing results, in result order
+
+
+@dataclass
+class FailingCertificate:
+    """One certificate with at least one unwaived failure; its rules, worst first."""
+
+    resource_id: str
+    context: dict[str, Any]
+    failures: list[Result] = field(default_factory=list)
+
+    @property
+    def worst(self) -> str:
+        return max((r.severity for r in self.failures), key=SEVERITY_RANK.__getitem__)
+
+    def sort_key(self) -> tuple[int, str]:
+        return (-SEVERITY_RANK[self.worst], self.resource_id)
+
+
+def failing_certificates(results: list[Result]) -> list[FailingCertificate]:
+    by_resource: dict[str, FailingCertificate] = {}
+    for result in results:
+        if result.status != "fail":
+            continue
+        cert = by_resource.setdefault(result.resource_id, FailingCertificate(result.resource_id, result.context))
+        cert.failures.append(result)
+    for cert in by_resource.values():
+        cert.failures.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule_id))
+    return sorted(by_resource.values(), key=FailingCertificate.sort_key)
 
 
 @dataclass
@@ -107,6 +139,16 @@ class Digest:
     waivers: list[dict[str, Any]]
     status_counts: dict[str, int]
     findings: list[Result] = field(default_factory=list)  # fail, waived and error results, worst first
+    gate: dict[str, Any] = field(default_factory=dict)  # exit_code, fail_on, findings, incomplete
+    evaluations: int = 0  # results
+    units: int = 0  # units reached
+    bucket_counts: dict[str, int] = field(default_factory=dict)
+    failing_certificates: list[FailingCertificate] = field(default_factory=list)
+    coverage_gaps: list[CoverageGap] = field(default_factory=list)  # the model's gaps behind ``gaps``
+
+    @property
+    def expired_waivers(self) -> list[dict[str, Any]]:
+        return [w for w in self.waivers if w.get("state") == "expired"]
 
     @property
     def complete(self) -> bool:
@@ -173,9 +215,9 @@ def _bucket_counts(report: ScanReport, contexts: dict[str, dict[str, Any]]) -> d
                         if ctx.get("status") != SUPERSEDED))
 
 
-def _gaps(report: ScanReport) -> list[Gap]:
+def _gaps(coverage_gaps: list[CoverageGap]) -> list[Gap]:
     gaps = []
-    for gap in report.gaps():
+    for gap in coverage_gaps:
         if gap.error is not None:
             error = gap.error
             where = " ".join(str(v) for v in (error.source, error.account, error.region, error.resource) if v)
@@ -245,7 +287,7 @@ def build_digest(report: ScanReport, days: int = 30, generated: datetime | None 
         rule = titles.get(rule_id, {})
         rule_rows.append(RuleRow(rule_id, rule.get("title", rule_id), worst(r.severity for r in fails), len(fails),
                                  sum(r.status == "waived" for r in items), sum(r.status == "error" for r in items),
-                                 (rule.get("remediation") or "").strip()))
+                                 (rule.get("remediation") or "").strip(), [r.resource_id for r in fails]))
     rule_rows.sort(key=lambda r: (-SEVERITY_RANK[r.severity], -r.failing, r.rule_id))
 
     risk_level, reasons = _risk(severity_counts, bucket_counts)
@@ -253,6 +295,7 @@ def build_digest(report: ScanReport, days: int = 30, generated: datetime | None 
                       key=lambda r: ({"fail": 0, "error": 1, "waived": 2}[r.status], -SEVERITY_RANK[r.severity],
                                      r.rule_id, r.resource_id))
     as_of = report.as_of if isinstance(report.as_of, datetime) else parse_time(report.as_of)
+    coverage_gaps = report.gaps()
     return Digest(
         scan_id=report.scan_id, as_of=as_of, generated_at=generated_at(report, generated), tool_version=report.tool_version,
         days=days, certificates=report.summary.get("certificates", len(contexts)),
@@ -260,6 +303,9 @@ def build_digest(report: ScanReport, days: int = 30, generated: datetime | None 
         severity_counts=severity_counts, rules=rule_rows,
         accounts=_group(failing, lambda r: where_of(r.context)),
         owners=_group(failing, lambda r: r.context.get("owner") or NO_OWNER),
-        expiring=_expiring(contexts, days), gaps=_gaps(report), waivers=list(report.waivers),
-        status_counts=dict(Counter(r.status for r in report.results)), findings=findings,
+        expiring=_expiring(contexts, days), gaps=_gaps(coverage_gaps), waivers=list(report.waivers),
+        status_counts=dict(sorted(Counter(r.status for r in report.results).items())), findings=findings,
+        gate=dict(report.gate), evaluations=len(report.results), units=len(report.coverage),
+        bucket_counts=bucket_counts, failing_certificates=failing_certificates(report.results),
+        coverage_gaps=coverage_gaps,
     )

@@ -1,5 +1,6 @@
 """The GitHub job summary ($GITHUB_STEP_SUMMARY): the gate's verdict, counts by severity and
-expiry bucket, the failing certificates and the coverage gaps, in GitHub-flavoured markdown.
+expiry bucket, the failing certificates and the coverage gaps, in GitHub-flavoured markdown,
+rendered from the view model (scanner.report.digest) that the other human outputs use.
 
 It reads a saved certscan-results.json (through ``results_json.read``), so the Action can
 summarise any scan that left its results behind, exit code 1 and 3 included. Every value
@@ -9,12 +10,12 @@ subject is outside data and must not be able to inject markdown or HTML into the
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, STATUSES, Result, days_in_words, format_time
+from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, STATUSES, days_in_words, format_time
 from scanner.report import ScanReport, escape
+from scanner.report.digest import Digest, build_digest
 from scanner.report.results_json import read
 
 # GitHub caps a step summary at 1 MiB; long lists are cut well before that and point at the
@@ -34,34 +35,6 @@ def table(headers: list[str], rows: list[list[str]], align_right: set[int] | Non
     return lines
 
 
-@dataclass
-class FailingCertificate:
-    """One certificate with at least one unwaived failure; its rules, worst first."""
-
-    resource_id: str
-    context: dict[str, Any]
-    failures: list[Result] = field(default_factory=list)
-
-    @property
-    def worst(self) -> str:
-        return max((r.severity for r in self.failures), key=SEVERITY_RANK.__getitem__)
-
-    def sort_key(self) -> tuple[int, str]:
-        return (-SEVERITY_RANK[self.worst], self.resource_id)
-
-
-def failing_certificates(results: list[Result]) -> list[FailingCertificate]:
-    by_resource: dict[str, FailingCertificate] = {}
-    for result in results:
-        if result.status != "fail":
-            continue
-        cert = by_resource.setdefault(result.resource_id, FailingCertificate(result.resource_id, result.context))
-        cert.failures.append(result)
-    for cert in by_resource.values():
-        cert.failures.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule_id))
-    return sorted(by_resource.values(), key=FailingCertificate.sort_key)
-
-
 def gates(severity: str, fail_on: str) -> bool:
     return fail_on != "none" and fail_on in SEVERITY_RANK and SEVERITY_RANK[severity] >= SEVERITY_RANK[fail_on]
 
@@ -74,12 +47,14 @@ def _expiry(context: dict[str, Any]) -> str:
     return md_text(bucket if days is None else f"{bucket} ({days_in_words(days)})")
 
 
-def _headline(report: ScanReport) -> list[str]:
-    gate = report.gate
+def _headline(d: Digest, against_baseline: bool = False) -> list[str]:
+    gate = d.gate
     code = gate.get("exit_code")
     fail_on = gate.get("fail_on", "high")
     verdict = VERDICTS.get(code, f"exit code {code}")
     findings = f"{gate.get('findings', 0)} finding(s) at or above `{md_text(fail_on)}`"
+    if against_baseline:  # the gate counted only new or worse failures
+        findings = findings.replace("finding(s)", "new or worse finding(s)")
     if code == 3:
         detail = "the scan could not read everything (see coverage gaps)"
         if fail_on != "none":
@@ -88,37 +63,35 @@ def _headline(report: ScanReport) -> list[str]:
         detail = "fail-on `none`: findings do not fail the job"
     else:
         detail = findings
-    summary = report.summary
     return [
         f"## certscan: {verdict} — {detail}",
         "",
-        f"Scan `{md_text(report.scan_id)}` as of {md_text(format_time(report.as_of))}"
-        f" · certscan {md_text(report.tool_version)}"
-        f" · {summary.get('certificates', 0)} certificate(s) · {len(report.results)} evaluation(s)"
-        f" · {len(report.coverage)} unit(s) reached",
+        f"Scan `{md_text(d.scan_id)}` as of {md_text(format_time(d.as_of))}"
+        f" · certscan {md_text(d.tool_version)}"
+        f" · {d.certificates} certificate(s) · {d.evaluations} evaluation(s)"
+        f" · {d.units} unit(s) reached",
         "",
     ]
 
 
-def _counts(report: ScanReport) -> list[str]:
-    summary = report.summary
-    by_sev = summary.get("failures_by_severity", {})
+def _counts(d: Digest) -> list[str]:
+    by_sev = d.severity_counts
     severities = list(reversed(SEVERITIES))
     lines = ["### Failures by severity", ""]
     lines += table(severities, [[str(by_sev.get(s, 0)) for s in severities]], set(range(len(severities))))
-    buckets = summary.get("certificates_by_bucket", {})
+    buckets = d.bucket_counts
     names = list(BUCKETS) + (["UNKNOWN"] if buckets.get("UNKNOWN") else [])
     lines += ["", "### Certificates by expiry bucket", ""]
     lines += table(names, [[str(buckets.get(b, 0)) for b in names]], set(range(len(names))))
-    by_status = summary.get("by_status", {})
+    by_status = d.status_counts
     lines += ["", "### Results", ""]
     lines += table(list(STATUSES), [[str(by_status.get(s, 0)) for s in STATUSES]], set(range(len(STATUSES))))
     return lines + [""]
 
 
-def _failing(report: ScanReport) -> list[str]:
-    certs = failing_certificates(report.results)
-    fail_on = report.gate.get("fail_on", "high")
+def _failing(d: Digest) -> list[str]:
+    certs = d.failing_certificates
+    fail_on = d.gate.get("fail_on", "high")
     if not certs:
         return ["### Failing certificates", "", "None: no unwaived failure.", ""]
     blocking = sum(1 for c in certs if gates(c.worst, fail_on))
@@ -145,23 +118,23 @@ def _failing(report: ScanReport) -> list[str]:
     return lines + [""]
 
 
-def _coverage_gaps(report: ScanReport) -> list[str]:
+def _coverage_gaps(d: Digest) -> list[str]:
     lines = ["### Coverage gaps", ""]
-    gaps = report.gaps()
-    incomplete = [gap.unit for gap in gaps if gap.kind == "incomplete-unit"]
-    undecided = [gap.result for gap in gaps if gap.kind == "undecided"]
-    if not gaps:
-        return lines + [f"None: all {len(report.coverage)} unit(s) reached were read completely.", ""]
-    if report.errors:
-        rows = [[md_text(e.get(k) or "") for k in ("source", "account", "region", "service", "code", "message")]
-                for e in report.errors[:MAX_GAP_ROWS]]
-        for row, error in zip(rows, report.errors):
-            if not error.get("region") and error.get("resource"):
-                row[2] = md_text(error["resource"])  # a vault, file or endpoint has no region
-        lines += [f"{len(report.errors)} collection error(s):", ""]
+    errors = [gap.error for gap in d.coverage_gaps if gap.error is not None]
+    incomplete = [gap.unit for gap in d.coverage_gaps if gap.kind == "incomplete-unit"]
+    undecided = [gap.result for gap in d.coverage_gaps if gap.kind == "undecided"]
+    if not d.coverage_gaps:
+        return lines + [f"None: all {d.units} unit(s) reached were read completely.", ""]
+    if errors:
+        rows = [[md_text(getattr(e, k) or "") for k in ("source", "account", "region", "service", "code", "message")]
+                for e in errors[:MAX_GAP_ROWS]]
+        for row, error in zip(rows, errors):
+            if not error.region and error.resource:
+                row[2] = md_text(error.resource)  # a vault, file or endpoint has no region
+        lines += [f"{len(errors)} collection error(s):", ""]
         lines += table(["Source", "Account", "Region / resource", "Service", "Code", "Message"], rows)
-        if len(report.errors) > MAX_GAP_ROWS:
-            lines.append(f"\n… and {len(report.errors) - MAX_GAP_ROWS} more in `certscan-results.json`.")
+        if len(errors) > MAX_GAP_ROWS:
+            lines.append(f"\n… and {len(errors) - MAX_GAP_ROWS} more in `certscan-results.json`.")
         lines.append("")
     if incomplete:
         lines += [f"{len(incomplete)} unit(s) were only partly read:", ""]
@@ -172,14 +145,14 @@ def _coverage_gaps(report: ScanReport) -> list[str]:
         rows = [[md_text(r.rule_id), md_text(r.resource_id), md_text(r.message)] for r in undecided[:MAX_GAP_ROWS]]
         lines += table(["Rule", "Certificate", "Why"], rows)
         lines.append("")
-    if report.gate.get("exit_code") != 3:
+    if d.gate.get("exit_code") != 3:
         lines += ["`allow-partial` is set: these gaps do not fail the job.", ""]
     return lines
 
 
-def _waivers(report: ScanReport) -> list[str]:
-    waived = Counter(r.rule_id for r in report.results if r.status == "waived")
-    expired = [w for w in report.waivers if w.get("state") == "expired"]
+def _waivers(d: Digest) -> list[str]:
+    waived = Counter(r.rule_id for r in d.findings if r.status == "waived")
+    expired = d.expired_waivers
     if not (waived or expired):
         return []
     lines = ["### Waivers", ""]
@@ -192,8 +165,36 @@ def _waivers(report: ScanReport) -> list[str]:
     return lines + [""]
 
 
+def _new_since_baseline(report: ScanReport) -> list[str]:
+    """With a baseline, the failures that are new (or changed) lead: they are what the gate
+    counted. Read from the labels the results file carries."""
+    baseline = report.baseline_summary
+    if baseline is None:
+        return []
+    labels = report.baseline_labels
+    origin = baseline.get("from") or {}
+    counts = baseline.get("counts") or {}
+    new = [r for r in report.results if r.status == "fail" and labels.get(r.fingerprint, "new") == "new"]
+    changed = [r for r in report.results if r.status == "fail" and labels.get(r.fingerprint) == "changed"]
+    new.sort(key=lambda r: (-SEVERITY_RANK[r.severity], r.rule_id, r.resource_id))
+    lines = [f"### New since the baseline ({len(new)})", "",
+             f"Baseline: scan `{md_text(origin.get('scan_id', '?'))}` as of {md_text(origin.get('as_of', '?'))}; "
+             f"{len(changed)} changed, {counts.get('resolved', 0) + counts.get('gone', 0)} resolved since. "
+             "The gate counts only new or worse failures.", ""]
+    if new:
+        rows = [[r.severity, md_text(r.rule_id), md_text(r.resource_id), _expiry(r.context or {})]
+                for r in new[:MAX_CERTIFICATE_ROWS]]
+        lines += table(["Severity", "Rule", "Certificate", "Expiry"], rows)
+        if len(new) > MAX_CERTIFICATE_ROWS:
+            lines += ["", f"… and {len(new) - MAX_CERTIFICATE_ROWS} more in `certscan-results.json`."]
+    else:
+        lines.append("None.")
+    return lines + [""]
+
+
 def render(report: ScanReport) -> str:
-    lines = _headline(report) + _counts(report) + _failing(report) + _coverage_gaps(report) + _waivers(report)
+    d = build_digest(report)
+    lines = _headline(d, report.baseline_summary is not None) + _new_since_baseline(report) + _counts(d) + _failing(d) + _coverage_gaps(d) + _waivers(d)
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -15,6 +15,7 @@ from typing import Iterable
 from scanner.model import SEVERITIES, days_in_words, format_time
 from scanner.report.atomic import write_text
 from scanner.report import ScanReport, escape
+from scanner.report.changes import since_html
 from scanner.report.formats import OutputFormat
 from scanner.report.digest import Digest, build_digest, location_of
 
@@ -65,8 +66,16 @@ def _badge(severity: str) -> _Raw:
     return _Raw(f'<span class="badge sev-{e(severity)}">{e(severity)}</span>')
 
 
-def _status(status: str) -> _Raw:
-    return _Raw(f'<span class="status-{e(status)}">{e(status)}</span>')
+def _status(status: str, baseline: str | None = None) -> _Raw:
+    mark = f" ({e(baseline)})" if baseline else ""
+    return _Raw(f'<span class="status-{e(status)}">{e(status)}</span>{mark}')
+
+
+def _label(report: ScanReport, result) -> str | None:
+    """new | existing | changed against the baseline, for a failing result."""
+    if report.baseline_summary is None or result.status != "fail":
+        return None
+    return report.baseline_labels.get(result.fingerprint, "new")
 
 
 def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: Digest | None = None,
@@ -85,6 +94,10 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
                           ("Scan id", d.scan_id), ("Tool version", d.tool_version),
                           ("Certificates", d.certificates),
                           ("Results", ", ".join(f"{k} {v}" for k, v in sorted(d.status_counts.items())) or "none")]),
+    ]
+    if report.baseline is not None:  # with a baseline or history, what changed comes first
+        parts.append(since_html(report.baseline, limit))
+    parts += [
         f'<h2>Risk level: <span class="badge risk-{e(d.risk_level)}">{e(d.risk_level)}</span></h2>',
     ]
     if d.risk_reasons:
@@ -138,7 +151,7 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
     if d.findings:
         titles = {r["id"]: r.get("title", r["id"]) for r in report.rules}
         parts.append(_table(["Status", "Severity", "Rule", "Resource", "Where", "Owner", "Message", "Waiver"], [
-            (_status(r.status), _badge(r.severity), f"{r.rule_id}: {titles.get(r.rule_id, r.rule_id)}", r.resource_id,
+            (_status(r.status, _label(report, r)), _badge(r.severity), f"{r.rule_id}: {titles.get(r.rule_id, r.rule_id)}", r.resource_id,
              location_of(r.context or {}), (r.context or {}).get("owner"), r.message,
              (r.waiver or {}).get("id")) for r in d.findings]))
     else:

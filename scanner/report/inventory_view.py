@@ -11,12 +11,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from rich.table import Table
+from rich.console import Console
 
-from scanner.model import Certificate, Inventory, days_to_expiry, expiry_bucket, format_time
+from scanner.model import Certificate, Inventory, days_in_words, days_to_expiry, expiry_bucket, format_time
 from scanner.report.atomic import write_json, write_text
 from scanner.report import escape
 from scanner.report.console import BUCKET_STYLE
+from scanner.report.layout import Column, print_records
 
 DNS_STATUS_ORDER = {"missing": 0, "mismatch": 1, "unknown": 2, "present": 3}
 DNS_STATUS_STYLE = {"missing": "bold red", "mismatch": "red", "unknown": "yellow", "present": "green"}
@@ -66,24 +67,26 @@ def where(cert: Certificate) -> str:
     return cert.region or cert.vault or ("global" if cert.source == "aws.iam" else "")
 
 
-def certificate_table(rows: list[Row], title: str) -> Table:
-    table = Table(title=title, show_edge=False)
-    for name, justify in (("days", "right"), ("bucket", "left"), ("source", "left"), ("account", "left"),
-                          ("region", "left"), ("domain", "left"), ("status", "left"), ("in use", "left"),
-                          ("not after", "left"), ("id", "left")):
-        table.add_column(name, justify=justify, overflow="fold")
+CERTIFICATE_COLUMNS = [Column("expiry"), Column("bucket"), Column("source", optional=True), Column("account"),
+                       Column("region", optional=True), Column("domain"), Column("status", optional=True),
+                       Column("in use", optional=True), Column("not after", optional=True), Column("id")]
+
+
+def print_certificates(console: Console, rows: list[Row], title: str) -> str:
+    """The certificates, never cutting an ARN, account id or domain (see report.layout)."""
+    cells = []
     for row in rows:
         cert = row.certificate
         style = BUCKET_STYLE.get(row.bucket or "UNKNOWN", "")
-        table.add_row(
-            "?" if row.days is None else str(row.days),
+        cells.append([
+            days_in_words(row.days),
             f"[{style}]{row.bucket or 'UNKNOWN'}[/]",
             *(escape.console(value) for value in (cert.source, cert.account or "", where(cert), cert.domain or "",
                                                   cert.status or "")),
             {True: "yes", False: "no", None: "?"}[cert.in_use],
             (format_time(cert.not_after) or "?")[:10], escape.console(cert.id),
-        )
-    return table
+        ])
+    return print_records(console, title, CERTIFICATE_COLUMNS, cells)
 
 
 # -- DNS validation records --------------------------------------------------------------------
@@ -120,16 +123,52 @@ def dns_rows(inventory: Inventory) -> list[DnsRow]:
     return sorted(rows, key=lambda r: (DNS_STATUS_ORDER.get(r.status, 9), r.domain, r.certificate.id))
 
 
-def dns_table(rows: list[DnsRow]) -> Table:
-    table = Table(title="ACM DNS validation records", show_edge=False)
-    for name in ("domain", "account", "required CNAME", "DNS status", "action"):
-        table.add_column(name, overflow="fold")
+DNS_COLUMNS = [Column("domain"), Column("account"), Column("record name"), Column("type", optional=True),
+               Column("record value"), Column("DNS status"), Column("certificate", optional=True),
+               Column("action", identifier=False)]
+
+
+def print_dns(console: Console, rows: list[DnsRow]) -> str:
+    """Each validation record whole: a CNAME name or value is never broken (see report.layout)."""
+    cells = [[escape.console(row.domain), escape.console(row.certificate.account or ""),
+              escape.console(row.record_name or "?"), escape.console(row.record_type or "CNAME"),
+              escape.console(row.record_value or "?"),
+              f"[{DNS_STATUS_STYLE.get(row.status, '')}]{escape.console(row.status)}[/]",
+              escape.console(row.certificate.id), escape.console(row.action)] for row in rows]
+    return print_records(console, f"ACM DNS validation records ({len(rows)})", DNS_COLUMNS, cells)
+
+
+def dns_record(row: DnsRow) -> dict[str, Any]:
+    """One validation record for --json and the exports."""
+    return {"domain": row.domain, "account": row.certificate.account, "certificate": row.certificate.id,
+            "record_name": row.record_name, "record_type": row.record_type or "CNAME",
+            "record_value": row.record_value, "dns_status": row.status, "detail": row.detail, "action": row.action}
+
+
+def export_dns_json(path: str | Path, rows: list[DnsRow]) -> Path:
+    return write_json(path, {"records": [dns_record(row) for row in rows]})
+
+
+DNS_CSV_COLUMNS = ("domain", "account", "certificate", "record_name", "record_type", "record_value", "dns_status",
+                   "detail", "action")
+
+
+def export_dns_csv(path: str | Path, rows: list[DnsRow]) -> Path:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=DNS_CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
     for row in rows:
-        style = DNS_STATUS_STYLE.get(row.status, "")
-        table.add_row(escape.console(row.domain), escape.console(row.certificate.account or ""),
-                      escape.console(f"{row.record_name or '?'} -> {row.record_value or '?'}"),
-                      f"[{style}]{escape.console(row.status)}[/]", escape.console(row.action))
-    return table
+        writer.writerow({key: _cell("" if value is None else value) for key, value in dns_record(row).items()})
+    return write_text(path, buffer.getvalue())
+
+
+def view_document(inventory: Inventory, rows: list[Row], as_of: datetime, view: dict[str, Any]) -> dict[str, Any]:
+    """What --json prints and --export-json writes: a saved-inventory document (accepted back
+    by --inventory) of the selected certificates with their days and bucket at as_of."""
+    document = inventory.to_dict()
+    document["certificates"] = [row.certificate.facts(as_of) for row in rows]
+    document["metadata"] = {**document.get("metadata", {}), "view": {**view, "as_of": format_time(as_of)}}
+    return document
 
 
 # -- exports --------------------------------------------------------------------------------------
@@ -137,10 +176,7 @@ def export_json(path: str | Path, inventory: Inventory, rows: list[Row], as_of: 
                 view: dict[str, Any]) -> Path:
     """A saved-inventory document (accepted back by --inventory) holding the selected
     certificates with their days and bucket at as_of, and the full errors and coverage."""
-    document = inventory.to_dict()
-    document["certificates"] = [row.certificate.facts(as_of) for row in rows]
-    document["metadata"] = {**document.get("metadata", {}), "view": {**view, "as_of": format_time(as_of)}}
-    return write_json(path, document)
+    return write_json(path, view_document(inventory, rows, as_of, view))
 
 
 def _cell(value: Any) -> Any:

@@ -61,12 +61,15 @@ def _details(result: Result, rule: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _testcase(parent: ET.Element, result: Result, rule: dict[str, Any]) -> None:
+def _testcase(parent: ET.Element, result: Result, rule: dict[str, Any], baseline: str | None = None) -> None:
+    """``baseline``: against a baseline, new | existing | changed (the failure's message
+    starts with it, so a CI test tab shows which failures are new)."""
     case = ET.SubElement(parent, "testcase", {"name": clean(result.resource_id), "classname": clean(result.rule_id),
                                               "time": "0"})
     if result.status == "fail":
-        failure = ET.SubElement(case, "failure", {"message": clean(result.message), "type": result.severity})
-        failure.text = clean(_details(result, rule))
+        message = f"[{baseline}] {result.message}" if baseline else result.message
+        failure = ET.SubElement(case, "failure", {"message": clean(message), "type": result.severity})
+        failure.text = clean(_details(result, rule) + (f"\nbaseline: {baseline}" if baseline else ""))
     elif result.status == "waived":
         waiver = result.waiver or {}
         skipped = ET.SubElement(case, "skipped", {"message": clean(
@@ -78,6 +81,12 @@ def _testcase(parent: ET.Element, result: Result, rule: dict[str, Any]) -> None:
     elif result.status == "error":
         error = ET.SubElement(case, "error", {"message": clean(result.message), "type": "undecided"})
         error.text = clean(_details(result, rule))
+
+
+def _baseline_label(report: ScanReport, result: Result) -> str | None:
+    if report.baseline_summary is None or result.status != "fail":
+        return None
+    return report.baseline_labels.get(result.fingerprint, "new")
 
 
 def build(report: ScanReport) -> ET.ElementTree:
@@ -114,7 +123,7 @@ def build(report: ScanReport) -> ET.ElementTree:
             if value is not None:
                 ET.SubElement(properties, "property", {"name": name, "value": clean(value)})
         for result in results:
-            _testcase(suite, result, rule)
+            _testcase(suite, result, rule, _baseline_label(report, result))
         ET.SubElement(suite, "system-out").text = ""
         ET.SubElement(suite, "system-err").text = ""
     ET.indent(root, space="  ")

@@ -17,6 +17,7 @@ from typing import Iterable
 from scanner.model import SEVERITIES, days_in_words, format_time
 from scanner.report.atomic import write_text
 from scanner.report import ScanReport, escape
+from scanner.report.changes import since_markdown
 from scanner.report.formats import OutputFormat
 from scanner.report.digest import Digest, build_digest, location_of
 
@@ -53,6 +54,8 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
         ("Tool version", d.tool_version), ("Certificates", d.certificates),
         ("Results", ", ".join(f"{k} {v}" for k, v in sorted(d.status_counts.items())) or "none"),
     ])
+    if report.baseline is not None:  # with a baseline or history, what changed comes first
+        lines += [""] + since_markdown(report.baseline, limit)
     lines += ["", f"## Risk level: {d.risk_level}", ""]
     if d.risk_reasons:
         lines += [f"- {md(reason)}" for reason in d.risk_reasons]
@@ -150,10 +153,17 @@ def _technical_findings(report: ScanReport, d: Digest) -> list[str]:
         if rule.get("help_uri"):
             lines += [f"Reference: {md(rule['help_uri'])}", ""]
         lines += table(["Status", "Severity", "Resource", "Where", "Owner", "Message", "Waiver"], [
-            (r.status, r.severity, r.resource_id, _where(r.context), r.context.get("owner"), r.message,
+            (_status(report, r), r.severity, r.resource_id, _where(r.context), r.context.get("owner"), r.message,
              _waiver_note(r.waiver)) for r in by_rule[rule_id]])
         lines.append("")
     return lines
+
+
+def _status(report: ScanReport, result) -> str:
+    """The status, marked new | existing | changed against the baseline for a failing result."""
+    if report.baseline_summary is None or result.status != "fail":
+        return result.status
+    return f"{result.status} ({report.baseline_labels.get(result.fingerprint, 'new')})"
 
 
 def _where(context: dict) -> str:

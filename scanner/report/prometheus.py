@@ -20,10 +20,12 @@ the certscan_* series come from the results alone.
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+from urllib.parse import urlsplit
 
 from scanner.model import STATUSES, Certificate
 from scanner.inputs.problems import InputError, Problem
@@ -117,13 +119,39 @@ def write(report: ScanReport, output_dir: Path) -> list[Path]:
     return [path]
 
 
-def push(report: ScanReport, gateway: str, timeout: float = 30.0) -> str | None:
-    """Push the same registry to a Pushgateway (job certscan); the error text, or None."""
+GATEWAY_USER_ENV, GATEWAY_PASSWORD_ENV = "CERTSCAN_PUSHGATEWAY_USER", "CERTSCAN_PUSHGATEWAY_PASSWORD"
+
+
+def check_gateway(url: str) -> str:
+    """An http(s) URL without credentials: a command line is recorded (the evidence manifest
+    keeps it) and visible to other users, so basic-auth credentials come from the environment."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InputError(Problem("--pushgateway", "expected an http:// or https:// URL of the Pushgateway"))
+    if "@" in parts.netloc:
+        raise InputError(Problem("--pushgateway", f"credentials in the URL would be recorded with the command line; "
+                                                  f"set {GATEWAY_USER_ENV} and {GATEWAY_PASSWORD_ENV} instead"))
+    return url
+
+
+def push(report: ScanReport, gateway: str, environ: Mapping[str, str] | None = None, timeout: float = 30.0) -> str | None:
+    """Push the same registry to a Pushgateway (job certscan), with basic auth from the
+    environment when set; the error text (never the password), or None."""
     client = _client()
+    environ = os.environ if environ is None else environ
+    user, password = environ.get(GATEWAY_USER_ENV), environ.get(GATEWAY_PASSWORD_ENV)
+    from prometheus_client.exposition import basic_auth_handler, default_handler
+
+    handler = default_handler
+    if user and password:
+        def handler(url, method, timeout, headers, data):  # noqa: F811 - basic auth when configured
+            return basic_auth_handler(url, method, timeout, headers, data, user, password)
     try:
-        client.push_to_gateway(gateway, job=JOB, registry=build_registry(report), timeout=timeout)
+        client.push_to_gateway(check_gateway(gateway), job=JOB, registry=build_registry(report), timeout=timeout,
+                               handler=handler)
     except Exception as exc:  # urllib's errors, a refused connection, a 4xx/5xx answer
-        return visible(f"{type(exc).__name__}: {exc}")[:500]
+        text = visible(f"{type(exc).__name__}: {exc}")[:500]
+        return text.replace(password, "***") if password else text
     return None
 
 

@@ -52,8 +52,13 @@ def _resources(results: list[Result]) -> dict[str, dict[str, Any]]:
     return contexts
 
 
+def _baseline_labels(report: ScanReport) -> dict[str, str] | None:
+    """Against a baseline (scan --baseline), fingerprint -> new | existing | changed."""
+    return None if report.baseline_summary is None else report.baseline_labels
+
+
 def _rows(results: list[Result], controls: dict[str, dict], usual: dict[str, str],
-          contexts: dict[str, dict]) -> Iterator[list[dict[str, Any]]]:
+          contexts: dict[str, dict], labels: dict[str, str] | None = None) -> Iterator[list[dict[str, Any]]]:
     for start in range(0, len(results), CHUNK):
         rows = []
         for result in results[start:start + CHUNK]:
@@ -70,6 +75,8 @@ def _rows(results: list[Result], controls: dict[str, dict], usual: dict[str, str
                 row["context"] = result.context
             if result.waiver is not None:
                 row["waiver"] = result.waiver
+            if labels is not None and result.status == "fail":  # each fail says whether it is new
+                row["baseline"] = labels.get(row["fingerprint"], "new")
             rows.append(row)
         yield rows
 
@@ -101,7 +108,9 @@ def results_document(report: ScanReport) -> dict[str, Any]:
             pending.discard(result.rule_id)
             if not pending:
                 break
-    return {
+    selection = {"rule_selection": report.rule_selection} if report.rule_selection else {}
+    document = {
+        **selection,
         "schema_version": SCHEMA_VERSION,
         "scan_id": report.scan_id,
         "as_of": format_time(report.as_of),
@@ -114,8 +123,11 @@ def results_document(report: ScanReport) -> dict[str, Any]:
         "coverage": report.coverage,
         "errors": report.errors,
         "resources": JsonObject(_resource_chunks(contexts)),
-        "results": JsonArray(_rows(results, controls, usual, contexts)),
+        "results": JsonArray(_rows(results, controls, usual, contexts, _baseline_labels(report))),
     }
+    if report.baseline_summary is not None:
+        document["baseline"] = report.baseline_summary
+    return document
 
 
 def write(report: ScanReport, output_dir: Path) -> list[Path]:
@@ -167,6 +179,10 @@ def read(path: str | Path) -> ScanReport:
             results=results, coverage=data["coverage"],
             errors=data["errors"], waivers=data.get("waivers", []), gate=data.get("gate", {}),
             summary=data.get("summary", {}), tool_version=data.get("tool", {}).get("version", "unknown"),
+            rule_selection=data.get("rule_selection"),
+            baseline_summary=data.get("baseline"),
+            baseline_labels={result_fingerprint(r["rule_id"], r["resource_id"]): r["baseline"] for r in data["results"]
+                             if isinstance(r.get("baseline"), str)},
         )
     except (AttributeError, KeyError, TypeError, ValueError) as exc:
         raise InputError(Problem(str(path), f"not a certscan results file: {type(exc).__name__} {exc}")) from None

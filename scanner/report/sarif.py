@@ -28,6 +28,7 @@ from typing import Any
 import attr
 import sarif_om as om
 
+from scanner.changes import SARIF_BASELINE_STATE
 from scanner.model import SEVERITY_RANK, Result, format_time
 from scanner.report.atomic import dumps_json_bytes, write_bytes
 from scanner.report import ScanReport
@@ -248,6 +249,47 @@ def sarif_result(result: Result, rule: dict[str, Any], rule_index: int) -> om.Re
     return out
 
 
+def _mark_baseline(report: ScanReport, selected: list[Result], plain: list[dict[str, Any]],
+                   rules: list[dict[str, Any]], index: dict[str, int], include_absent: bool) -> None:
+    """SARIF baselineState against the scan's baseline: new, unchanged, updated (a waived
+    result in the evidence copy: unchanged when it was already failing or waived, else new).
+    The evidence copy also lists the baseline's failures that are gone, as absent."""
+    labels = report.baseline_labels
+    comparison = report.baseline
+    newly_waived = {c.fingerprint for c in comparison.of("waived")} if comparison is not None else set()
+    for result, entry in zip(selected, plain):
+        if result.status == "fail":
+            entry["baselineState"] = SARIF_BASELINE_STATE[labels.get(result.fingerprint, "new")]
+        else:  # waived: its failure was there before (waived or failing) unless the comparison says otherwise
+            entry["baselineState"] = "updated" if result.fingerprint in newly_waived else "unchanged"
+    if not include_absent or comparison is None:
+        return
+    for change in comparison.of("resolved", "gone"):
+        if change.rule_id not in index:
+            rules.append(_placeholder_rule(change.rule_id, change.severity))
+            index[change.rule_id] = len(rules) - 1
+        old = Result(change.rule_id, change.resource_id, "fail", change.severity, change.message, {},
+                     {"expiry_bucket": change.previous_bucket} if change.previous_bucket else {})
+        entry = to_plain(sarif_result(old, rules[index[change.rule_id]], index[change.rule_id]))
+        entry["baselineState"] = "absent"
+        selected.append(old)
+        plain.append(entry)
+
+
+def _anchor_shipped_rules(plain: list[dict[str, Any]], rules: list[dict[str, Any]], index: dict[str, int],
+                          report: ScanReport) -> None:
+    """Results of shipped rules point at a file of the scanned repository (--sarif-anchor: the
+    Action passes the user's rule pack, config or workflow file), line 1: code scanning opens an
+    alert only on a file the repository has, and policies/*.yaml is certscan's, not theirs."""
+    shipped = {p.get("display_path") for p in report.packs if p.get("builtin")}
+    for result in plain:
+        pack = rules[index[result["ruleId"]]].get("pack") or {}
+        if pack.get("file") in shipped:
+            physical = result["locations"][0]["physicalLocation"]
+            physical["artifactLocation"] = {"uri": artifact_uri(report.sarif_anchor)}
+            physical["region"] = {"startLine": 1}
+
+
 def _accepted(result: dict[str, Any]) -> dict[str, Any]:
     # sarif-om 1.0.4 follows a pre-release schema whose Suppression has "state"; SARIF 2.1.0
     # calls it "status". Waivers are approved exceptions: accepted.
@@ -294,6 +336,10 @@ def build(report: ScanReport, include_suppressed: bool = False, enforce_limits: 
     index = {r["id"]: i for i, r in enumerate(rules)}
     # Results are converted once; truncation only chooses which of them go in.
     plain = [_accepted(to_plain(sarif_result(r, rules[index[r.rule_id]], index[r.rule_id]))) for r in selected]
+    if report.baseline_summary is not None:
+        _mark_baseline(report, selected, plain, rules, index, include_suppressed)
+    if report.sarif_anchor:
+        _anchor_shipped_rules(plain, rules, index, report)
 
     def assemble(chosen: list[int], truncation: dict[str, Any] | None) -> dict[str, Any]:
         notifications = _notifications(report)

@@ -30,6 +30,7 @@ never reported.
 
 from __future__ import annotations
 
+import difflib
 import operator
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -232,8 +233,10 @@ class ConditionCompiler:
         known = FACT_FIELDS if item_kind is None else ITEM_KIND_FIELDS[item_kind]
         if head not in known:
             what = "item field" if item_kind is not None else "certificate field"
-            return self.problem(f"{path}.field", f"unknown {what} {field!r}; expected one of: "
-                                + ", ".join(sorted(known)))
+            close = difflib.get_close_matches(head, sorted(known), n=1, cutoff=0.6)
+            hint = f"did you mean {close[0]!r}? (see README, fields a rule can read)" if close else \
+                "expected one of: " + ", ".join(sorted(known))
+            return self.problem(f"{path}.field", f"unknown {what} {field[:60]!r}; {hint}")
         top_level = item_kind is None
         raw_values = _values(field, item_kind)
         fold = bool(cond.get("ignore_case"))

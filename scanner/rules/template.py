@@ -6,6 +6,7 @@ expiry in words ("expired 35 days ago", "expires today", "expires in 12 days")."
 
 from __future__ import annotations
 
+import difflib
 import string
 from collections.abc import Callable
 from datetime import datetime
@@ -50,7 +51,9 @@ class Template:
                 self.problems.append(f"message field {{{name}}}: format specs and conversions are not supported")
             head, _, sub = name.partition(".")
             if head not in allowed_heads:
-                self.problems.append(f"message field {{{name}}} is not a certificate field, a param or a capture")
+                close = difflib.get_close_matches(head, sorted(allowed_heads), n=1, cutoff=0.6)
+                hint = f"; did you mean {{{close[0]}}}?" if close else ""
+                self.problems.append(f"message field {{{name[:60]}}} is not a certificate field, a param or a capture{hint}")
             self.parts.append((literal, head, sub or None))
         self.static = all(head is None for _, head, _ in self.parts)
 

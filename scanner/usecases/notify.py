@@ -303,6 +303,12 @@ class ScanDelivery:
         return bool(self.push_error) or (self.outcome is not None and self.outcome.exit_code != 0)
 
 
+def check_pushgateway(url: str) -> str:
+    """Exit 2 before the scan for a Pushgateway URL that cannot be used or holds credentials."""
+    from scanner.report import prometheus
+    return prometheus.check_gateway(url)
+
+
 def after_scan(report: ScanReport, routes: Routes | None, pushgateway: str | None) -> ScanDelivery:
     """Called once the scan's outputs are written, so a delivery failure never loses them."""
     delivery = ScanDelivery(pushgateway=pushgateway)

@@ -3,12 +3,16 @@ rules, the control matrix."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from scanner.packs.waivers import load_waivers
+from scanner.evaluate.waivers import expired_waivers, unmatched_waivers
+from scanner.inputs.config import load_config, params_as_pairs, pick
+from scanner.packs import selection
+from scanner.packs.waivers import read_waivers
 from scanner.inputs.problems import InputError, Problem
-from scanner.model import Waiver
+from scanner.model import Waiver, format_time
 from scanner.packs.frameworks import Framework, load_catalogs
 from scanner.packs.loader import load_rules, parse_param_overrides
 from scanner.report.control_matrix import matrix_rows
@@ -20,24 +24,54 @@ def load_policy(rule_paths: list[str], params: list[str]) -> list[Rule]:
     return load_rules(rule_paths or None, parse_param_overrides(params))
 
 
-@dataclass(frozen=True)
+@dataclass
 class Validation:
-    rules: list[Rule]
-    packs: int
-    waivers: list[Waiver] | None  # None: no waivers file given
+    rules: list[Rule] = field(default_factory=list)
+    packs: int = 0
+    waivers: list[Waiver] | None = None  # None: no waivers file given
+    problems: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)  # expired waivers
 
 
-def validate(rule_paths: list[str], params: list[str], waivers_file: str | None) -> Validation:
-    """Every problem raises InputError (exit 2), all at once per file."""
-    rules = load_policy(rule_paths, params)
-    waivers = load_waivers(waivers_file) if waivers_file else None
-    return Validation(rules, len({r.pack.path for r in rules}), waivers)
+def validate(config_file: str | None, rule_paths: list[str] | None, params: list[str] | None,
+             waivers_file: str | None, as_of: datetime) -> Validation:
+    """Every input checked in one run: the config, the rule packs and their catalogs, the
+    waivers, and the waivers against the loaded rules; every problem of every file is
+    collected (exit 2 when any), an expired waiver is a warning."""
+    out = Validation()
+    cfg: dict = {}
+    try:
+        cfg = load_config(config_file)
+    except InputError as exc:
+        out.problems += exc.problems
+    packs_loaded = True
+    try:
+        out.rules = load_policy(list(pick(rule_paths, cfg, "rules", [])), params_as_pairs(cfg) + list(params or []))
+        out.packs = len({r.pack.path for r in out.rules})
+    except InputError as exc:
+        out.problems += exc.problems
+        packs_loaded = False
+    waivers_file = pick(waivers_file, cfg, "waivers", None)
+    if waivers_file:
+        try:
+            out.waivers, problems = read_waivers(waivers_file)
+            out.problems += problems
+        except InputError as exc:
+            out.waivers = []
+            out.problems += exc.problems
+    if packs_loaded:  # with packs that did not load, "matches no loaded rule" would mislead
+        out.problems += unmatched_waivers(out.waivers or [], [rule.id for rule in out.rules])
+    for waiver in expired_waivers(out.waivers or [], as_of):
+        out.warnings.append(Problem(waiver.file, f"waiver {waiver.id} expired {format_time(waiver.expires)}: "
+                                                 "it no longer waives anything", line=waiver.line))
+    return out
 
 
 def find_rule(rules: list[Rule], rule_id: str) -> Rule:
-    rule = next((r for r in rules if r.id == rule_id), None)
+    """The rule a command-line id names, in any case."""
+    rule = selection.find_rule(rules, rule_id)
     if rule is None:
-        raise InputError(Problem(None, f"no loaded rule has id {rule_id!r}", rule_id=rule_id))
+        raise InputError(Problem(None, f"no loaded rule has id {rule_id!r} (see certscan rules list)"))
     return rule
 
 

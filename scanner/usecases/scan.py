@@ -20,7 +20,11 @@ from scanner.timings import phase
 from scanner.report import ScanReport, formats as output_formats
 from scanner.packs.loader import load_rules, parse_param_overrides
 from scanner.packs.waivers import load_waivers, waivers_sha256
+from scanner.evaluate.waivers import unmatched_waivers
 from scanner.inputs.problems import InputError
+from scanner.packs.selection import RuleSelection, select_rules
+from scanner.usecases.diff import against_baseline, baseline_fields, load_baseline
+from scanner.usecases.history import EXIT_HISTORY, RecordOutcome, record_scan
 
 
 @dataclass
@@ -35,6 +39,10 @@ class ScanSettings:
     allow_partial: bool = False
     arguments: list[str] = field(default_factory=list)
     sign_key: str | None = None  # Ed25519 private key file that signs the evidence manifest
+    selection: RuleSelection = field(default_factory=RuleSelection)  # --check / --skip-check
+    sarif_anchor: str | None = None  # SARIF locations of shipped rules (see report.sarif)
+    baseline: str | None = None  # results file, evidence bundle, or "history" (the previous recorded scan)
+    history: str | None = None  # SQLite file or postgresql:// URL the scan is recorded into
 
 @dataclass
 class ScanRun:
@@ -42,6 +50,15 @@ class ScanRun:
     evaluation: Evaluation
     gate: GateDecision
     written: dict[str, list[Path]]
+    history: RecordOutcome | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """The gate's code; 5 when the gate passed but the history could not be written
+        (a failing or incomplete scan keeps its own code: the history error is on stderr)."""
+        if self.gate.exit_code == 0 and self.history is not None and self.history.error:
+            return EXIT_HISTORY
+        return self.gate.exit_code
 
 def now() -> datetime:
     return clock.now()
@@ -92,10 +109,15 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     """Bad input raises InputError before anything is collected."""
     started = now()
     formats = check_formats(settings.formats)
-    rules = load_rules(settings.rules or None, parse_param_overrides(settings.params))
+    loaded = load_rules(settings.rules or None, parse_param_overrides(settings.params))
     waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
+    unmatched = unmatched_waivers(waivers, [rule.id for rule in loaded])  # against every loaded rule, not the selection
+    if unmatched:
+        raise InputError(unmatched)
+    rules = select_rules(loaded, settings.selection)
     as_of = settings.as_of or started
+    baseline = load_baseline(settings.baseline, settings.history, as_of)  # bad input before collecting
     with phase("load inventory" if sources.inventory else "collect"):
         inventory = gather(sources, started)
     with phase("scan id"):
@@ -103,12 +125,19 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     with phase("evaluate"):
         evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id)
     with phase("gate and report model"):
-        gate = decide(evaluation, settings.fail_on, settings.allow_partial)
+        comparison = against_baseline(baseline, evaluation) if settings.baseline else None
+        counted = None if comparison is None else frozenset(
+            c.fingerprint for c in comparison.changes if c.counts_against_baseline)
+        gate = decide(evaluation, settings.fail_on, settings.allow_partial, counted=counted)
         report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
                               finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
-                              sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
+                              sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
+                              rule_selection=settings.selection.to_dict() if settings.selection else None,
+                              sarif_anchor=settings.sarif_anchor, **baseline_fields(comparison))
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = output_formats.write_reports(report, formats, settings.output_dir)
-    return ScanRun(report, evaluation, gate, written)
+    # last: a history that cannot be written never costs the outputs above
+    recorded = record_scan(settings.history, report) if settings.history else None
+    return ScanRun(report, evaluation, gate, written, recorded)
 

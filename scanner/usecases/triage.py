@@ -3,7 +3,7 @@ optionally e-mailed. Exit codes as for report; a delivery failure is an InputErr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scanner.collect import SourceOptions
@@ -14,6 +14,7 @@ from scanner.report import expiring as expiring_export
 from scanner.report.digest import Digest, build_digest
 from scanner.report.formats import ReportOptions
 from scanner.usecases.report import fresh_scan, write_human_reports
+from scanner.usecases.history import RecordOutcome
 from scanner.usecases.scan import ScanSettings, sources_phrase
 
 
@@ -23,6 +24,7 @@ class TriageRun:
     digest: Digest
     written: list[Path]
     exit_code: int
+    history: RecordOutcome | None = None
 
 
 def triage_subject(digest: Digest) -> str:
@@ -34,12 +36,12 @@ def triage_subject(digest: Digest) -> str:
 def run_triage(sources: SourceOptions, settings: ScanSettings, options: ReportOptions) -> TriageRun:
     if not sources.any_source:
         raise InputError(Problem(None, f"nothing to triage: give SOURCES ({sources_phrase()})"))
-    settings.formats = ["json"]
-    report, code = fresh_scan(sources, settings)
+    settings = replace(settings, formats=["json"])
+    report, code, recorded = fresh_scan(sources, settings)
     digest = build_digest(report, options.days, options.generated_at)
     paths = write_human_reports(report, settings.output_dir, options)
     paths += expiring_export.write(report, settings.output_dir, options.days, digest)
-    return TriageRun(report, digest, paths, code)
+    return TriageRun(report, digest, paths, code, recorded)
 
 
 def mail_triage(run: TriageRun, mail: SmtpSettings, recipients: list[str], options: ReportOptions) -> None:

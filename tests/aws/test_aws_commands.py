@@ -19,6 +19,14 @@ from scanner.simulate.aws_landing_zone import Problems, freezegun_clock
 AS_OF = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch):
+    """These tests read the tables row by row: a terminal wide enough for every column. How
+    the tables fold at 80, 120 and 200 columns is tests/test_console_layout.py's."""
+    monkeypatch.setenv("COLUMNS", "250")
+
+
 def acm(n: int, days: float | None, **extra) -> Certificate:
     base = dict(id=f"arn:aws:acm:eu-west-1:111111111111:certificate/{n}", source="aws.acm", account="111111111111",
                 region="eu-west-1", domain=f"app{n}.example.com", sans=[f"app{n}.example.com"], status="ISSUED",

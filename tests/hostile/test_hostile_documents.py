@@ -5,6 +5,7 @@ MEMORY_CAP, before anything walks the value."""
 
 from __future__ import annotations
 
+import json
 import time
 
 import pytest
@@ -163,9 +164,13 @@ def test_inputs_over_their_size_cap_are_refused_unread(scan_dir, option, name):
             name, f"larger than {MAX_YAML_BYTES:,} bytes")
 
 
-def test_json_outputs_refuse_nan():
-    with pytest.raises(ValueError):
-        dumps_json({"days": float("nan")})
+def test_json_outputs_never_hold_nan_or_raw_surrogates():
+    """Strict JSON whatever reaches the writer: no NaN/Infinity token, no unencodable text."""
+    text = dumps_json({"days": float("nan"), "far": float("inf"), "name": "bad-\udcff.pem"})
+    data = json.loads(text, parse_constant=lambda name: pytest.fail(f"output holds {name}"))
+    assert data["days"] is None and data["far"] is None
+    assert data["name"] == "bad-\\udcff.pem"
+    text.encode("utf-8")
 
 
 def test_memory_cap_is_what_the_suite_states():

@@ -1,0 +1,1 @@
+"""The history of scans: a store (SQLite or PostgreSQL) and what is computed from it."""
