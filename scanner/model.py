@@ -222,6 +222,9 @@ class Certificate:
     renew_lifetime_percentage: int | None = None
     validity_months: int | None = None
     issuer_name: str | None = None  # the CA configuration name (Key Vault issuer, e.g. Self, Unknown)
+    status_message: str | None = None  # the manager's own words on status (cert-manager Ready message)
+    failed_attempts: int | None = None  # issuance attempts failed in a row (cert-manager)
+    renewal_time: datetime | None = None  # when the manager will renew (cert-manager status.renewalTime)
     # key
     key_algorithm: str | None = None  # RSA | EC | ED25519 | ...
     key_size: int | None = None  # RSA modulus bits, EC curve bits
@@ -339,7 +342,7 @@ class Certificate:
 
 
 CERTIFICATE_FIELDS = frozenset(f.name for f in fields(Certificate))
-DATETIME_FIELDS = frozenset({"not_before", "not_after", "chain_not_after"})
+DATETIME_FIELDS = frozenset({"not_before", "not_after", "chain_not_after", "renewal_time"})
 # Certificate.to_dict's plan, from the declared types: which fields need converting, and how.
 _FIELD_NAMES = tuple(f.name for f in fields(Certificate))
 _get_fields = operator.attrgetter(*_FIELD_NAMES)

@@ -92,6 +92,7 @@ def test_every_install_extra_is_declared_in_pyproject():
         if source.extra:
             assert source.extra in extras
             assert source.extra in extras["dev"][0]  # certscan[...] pulled by dev: the tests use every SDK
+            assert source.extra in extras["all"][0]  # certscan[all]: every source
 
 
 def test_source_options_take_only_declared_fields():
@@ -118,22 +119,48 @@ def _certscan(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_every_declared_option_is_on_the_commands_and_named_in_messages(tmp_path):
-    for command in ("scan", "inventory", "triage", "report"):
-        shown = _certscan(command, "--help").stdout
-        for source in registry.sources():
-            for option in source.all_options:
-                assert option.flags[0] in shown, (command, option.flags[0])
+    import typer.main
+
+    from scanner.cli import app
+    commands = typer.main.get_command(app).commands
+    declared = {flag for source in registry.sources() for option in source.all_options for flag in option.flags}
+    for name in ("scan", "inventory", "triage", "report"):
+        flags = {flag for param in commands[name].params for flag in param.opts}
+        assert declared <= flags, (name, declared - flags)
+    shown = _certscan("scan", "--help").stdout  # what a user reads
+    for source in registry.sources():
+        for option in source.all_options:
+            assert option.flags[0] in shown, option.flags[0]
     nothing = _certscan("scan", "--output-dir", str(tmp_path))
     assert nothing.returncode == 2
     for source in registry.sources():
         assert source.flag in nothing.stderr
 
 
-def test_registry_prints_the_extras_the_action_installs():
-    out = subprocess.run([sys.executable, "-m", "scanner.collect.registry", "--extras"], capture_output=True,
-                         text=True, check=True, timeout=60).stdout.strip()
-    assert out.split(",") == list(dict.fromkeys(s.extra for s in registry.sources() if s.extra))
-    # the action installs requirements/action.lock, which `make lock` builds over these extras
-    # (tests/test_action.py::test_the_lock_matches_pyproject holds the lock to them)
+def test_sources_schema_check_mode_and_the_extras_the_action_lock_is_made_from():
+    check = subprocess.run([sys.executable, "-m", "scanner.collect.registry", "--check"], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0, check.stderr
+    extras = subprocess.run([sys.executable, "-m", "scanner.collect.registry", "--extras"], capture_output=True,
+                            text=True, check=True, timeout=60).stdout.strip().split(",")
+    assert extras == list(dict.fromkeys(s.extra for s in registry.sources() if s.extra))
+    # the Action installs from its lock, compiled with these extras (tests/test_action.py holds it to them)
     assert "scanner.collect.registry --extras" in (ROOT / "Makefile").read_text()
-    assert json.loads((ROOT / "schemas" / registry.SOURCES_SCHEMA).read_text())["$defs"]["source"]["enum"]
+
+
+def test_a_source_without_its_sdk_is_listed_and_asks_for_its_extra(tmp_path):
+    """A source module imports its SDK where it uses it: with the SDK missing, its options are
+    still on the command line, and using it is exit 2 naming the extra the registry declares."""
+    blocked = "import sys; sys.modules['kubernetes'] = None; sys.modules['boto3'] = None\n"
+    code = blocked + ("from scanner.cli import run; import sys; "
+                      "sys.exit(run(sys.argv[1:]))")
+    base = [sys.executable, "-c", code]
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    shown = subprocess.run([*base, "scan", "--help"], capture_output=True, text=True, env=env, timeout=120)
+    assert "--kubernetes" in shown.stdout and "--aws" in shown.stdout
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\n")
+    used = subprocess.run([*base, "scan", "--kubernetes", "--kubeconfig", str(kubeconfig), "--output-dir",
+                           str(tmp_path)], capture_output=True, text=True, env=env, timeout=120)
+    assert used.returncode == 2 and "Traceback" not in used.stderr
+    assert "kubernetes is not installed (pip install 'certscan[kubernetes]')" in used.stderr

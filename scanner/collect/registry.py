@@ -189,9 +189,9 @@ def render_sources_schema() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Writes schemas/sources.schema.json; --check says whether it is up to date; --extras
-    prints the install extras of every source, comma-separated (for pip install 'certscan[...]')."""
+    prints every source's install extra (for the Action's lock)."""
     argv = argv if argv is not None else sys.argv[1:]
-    if "--extras" in argv:
+    if "--extras" in argv:  # the install extras of every source, comma-separated (make lock)
         print(",".join(dict.fromkeys(s.extra for s in sources() if s.extra)))
         return 0
     target = Path(__file__).resolve().parents[2] / "schemas" / SOURCES_SCHEMA  # the checkout's schemas/

@@ -2,8 +2,8 @@
 
 It builds, in this process, an AWS Organization of 31 accounts with moto (ACM certificates in
 two regions, IAM server certificates, Route 53 zones, load balancers using certificates), a
-Key Vault behind the Azure SDK's own client (an HTTP-level fake), and a folder of certificate
-files; then it collects through the real collectors, evaluates the shipped packs and writes
+Key Vault behind the Azure SDK's own client (an HTTP-level fake), a small Kubernetes cluster
+behind the kubernetes client (a loopback API server), and a folder of certificate files; then it collects through the real collectors, evaluates the shipped packs and writes
 every output. The story is the SOP's lesson: in-use certificates that expired across the
 organization because someone deleted their DNS validation CNAMEs, so ACM could not renew them.
 
@@ -98,6 +98,36 @@ def _simulated_key_vault(now: datetime):
     return service
 
 
+def _simulated_cluster(now: datetime):
+    """A small cluster, "prod": cert-manager keeps the shop's certificate renewed, but the
+    portal's Certificate fails its issuance inside its renewal window (K8S-001), and a
+    hand-made TLS secret with no owner label expires next week."""
+    from scanner.simulate.certs import SimulatedCA
+    from scanner.simulate.kubernetes_api import FakeCluster, certificate, tls_secret
+
+    ca = SimulatedCA("certscan Demo Cluster CA", now=now)
+    cluster = FakeCluster()
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    shop = ca.issue("shop.corp.example", not_before=now - timedelta(days=20), not_after=now + timedelta(days=70))
+    portal = ca.issue("portal.k8s.corp.example", not_before=now - timedelta(days=80), not_after=now + timedelta(days=10))
+    manual = ca.issue("metrics.corp.example", not_before=now - timedelta(days=358), not_after=now + timedelta(days=6))
+    cluster.add_secret("shop", tls_secret("shop-tls", shop.certificate_pem, shop.chain_pem, shop.private_key_pem,
+                                          labels={"owner": "shop-team"}))
+    cluster.add_certificate("shop", certificate("shop", "shop-tls", not_after=(now + timedelta(days=70)).strftime(stamp),
+                                                renewal_time=(now + timedelta(days=40)).strftime(stamp),
+                                                dns_names=["shop.corp.example"], labels={"owner": "shop-team"}))
+    cluster.add_secret("portal", tls_secret("portal-tls", portal.certificate_pem, portal.chain_pem,
+                                            portal.private_key_pem, labels={"owner": "web-team"}))
+    cluster.add_certificate("portal", certificate(
+        "portal", "portal-tls", ready=False, failed_attempts=4,
+        message="Failed to wait for order resource to become ready: ACME challenge failed",
+        not_after=(now + timedelta(days=10)).strftime(stamp), renewal_time=(now - timedelta(days=20)).strftime(stamp),
+        dns_names=["portal.k8s.corp.example"], labels={"owner": "web-team"}))
+    cluster.add_secret("monitoring", tls_secret("metrics-tls", manual.certificate_pem, manual.chain_pem,
+                                                manual.private_key_pem))
+    return cluster
+
+
 def run_demo(size: DemoSize = DemoSize(), output_dir: Path = DEMO_OUTPUT, estate_dir: Path = DEMO_ESTATE,
              inventory_out: Path | None = None, now: datetime | None = None) -> ScanRun:
     """Build the simulated estate, scan it with the real collectors, write every output."""
@@ -106,17 +136,21 @@ def run_demo(size: DemoSize = DemoSize(), output_dir: Path = DEMO_OUTPUT, estate
                                                    simulated_aws)
 
     now = now or datetime.now(timezone.utc).replace(microsecond=0)
-    _write_certificate_files(estate_dir, now)
+    shutil.rmtree(estate_dir, ignore_errors=True)
+    _write_certificate_files(estate_dir / "certs", now)
     keyvault = _simulated_key_vault(now)
     spec = LandingZoneSpec(accounts=size.accounts, regions=REGIONS, imported_per_unit=1, amazon_issued=6,
                            iam_per_account=1, problems=Problems(expired_in_use=size.expired_in_use,
                                                                 iam_expired=size.iam_expired,
                                                                 wildcard=size.wildcard, untagged=size.untagged))
-    with simulated_aws() as management:
+    from scanner.simulate.kubernetes_api import FakeKubernetesAPI
+    with simulated_aws() as management, FakeKubernetesAPI({"prod": _simulated_cluster(now)}) as cluster:
         build_landing_zone(spec, management, backdate=freezegun_clock, now=now)
+        kubeconfig = cluster.write_kubeconfig(estate_dir / "kubeconfig")
         sources = SourceOptions(
             aws=True, all_accounts=True, regions=list(REGIONS), role_name=spec.role_name,
-            dns_resolver=LOOPBACK_RESOLVER, azure=True, vault_urls=list(VAULTS), paths=[str(estate_dir)],
+            dns_resolver=LOOPBACK_RESOLVER, azure=True, vault_urls=list(VAULTS), paths=[str(estate_dir / "certs")],
+            kubernetes=True, kubeconfig=str(kubeconfig),
             concurrency=4, quiet=not sys.stderr.isatty(),
             seams={"azure.transport": keyvault.transport(), "azure.credential": keyvault.credential()},
         )

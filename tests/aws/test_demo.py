@@ -29,8 +29,12 @@ def test_demo_tells_the_story_through_the_real_collectors(tmp_path):
     assert len(expired_in_use) == 3
     assert all(("DNS-001", rid) in failing and ("ACM-003", rid) in failing for rid in expired_in_use)
     sources = {c.source for c in run.evaluation.inventory.certificates}
-    assert sources == {"aws.acm", "aws.iam", "azure.keyvault", "file"}
+    assert sources == {"aws.acm", "aws.iam", "azure.keyvault", "file", "kubernetes"}
     assert any(rule == "FILE-001" for rule, _ in failing) and any(rule == "AKV-001" for rule, _ in failing)
+    # the small cluster: the portal's failing cert-manager Certificate, the unowned hand-made secret
+    assert ("K8S-001", "prod/portal/Certificate/portal") in failing
+    assert ("TAG-001", "prod/monitoring/Secret/metrics-tls") in failing
+    assert ("K8S-001", "prod/shop/Certificate/shop") not in failing
     lines = story(run)
     assert lines[0].startswith("3 in-use ACM certificates have expired across")
     assert "pci-dss-4.0 4.2.1" in lines[-1]
