@@ -89,6 +89,8 @@ class TLSServer:
     key_pem: bytes
     workdir: Path
     sni_seen: list[str | None] = field(default_factory=list)
+    address: str = "127.0.0.1"  # any loopback address (127.0.0.0/8)
+    port: int = 0  # 0: any free port
 
     def start(self) -> TLSServer:
         cert_file = self.workdir / "chain.pem"
@@ -113,7 +115,7 @@ class TLSServer:
             daemon_threads = True
             allow_reuse_address = True
 
-        self._server = Server(("127.0.0.1", 0), Handler)
+        self._server = Server((self.address, self.port), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
                                         daemon=True)
@@ -127,7 +129,7 @@ class TLSServer:
 
     @property
     def endpoint(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.address}:{self.port}"
 
 
 class SilentServer:
@@ -150,10 +152,10 @@ def tls_servers(tmp_path):
     """Factory: tls_servers(chain_pem, key_pem) -> a started TLSServer; all stopped at teardown."""
     started: list = []
 
-    def start(chain_pem: bytes, key_pem: bytes) -> TLSServer:
+    def start(chain_pem: bytes, key_pem: bytes, address: str = "127.0.0.1", port: int = 0) -> TLSServer:
         workdir = tmp_path / f"server{len(started)}"
         workdir.mkdir()
-        server = TLSServer(chain_pem, key_pem, workdir).start()
+        server = TLSServer(chain_pem, key_pem, workdir, address=address, port=port).start()
         started.append(server)
         return server
 

@@ -34,6 +34,15 @@ Trust store: the system's (OpenSSL defaults, with pyOpenSSL's fallbacks for whee
 or a PEM CA bundle named by the CERTSCAN_CA_BUNDLE environment variable (private PKI, tests).
 Timeouts, refused connections, DNS failures and failed handshakes are CollectionErrors for
 that endpoint; endpoints are units (``tls/<host:port>``) that the runner collects concurrently.
+
+Discovery: ``--endpoint-range CIDR:PORTS`` (repeatable, or a CIDR:PORTS line in
+``--endpoints-file``) probes every address x port, and with ``--sni NAME`` each of those
+names as well, as one unit each (so the runner's ``--concurrency`` bounds the probes and a
+short per-connection timeout bounds each). It is an option of this source, not a source of
+its own, because what it finds *is* a live endpoint: the same handshake, facts and record
+source ``tls``. A port that refuses, does not answer or does not speak TLS is coverage with
+no record, not an error: a range is mostly closed ports. Ranges totalling more than
+``--max-addresses`` (default 1024) addresses are refused before anything is contacted.
 """
 
 from __future__ import annotations
@@ -55,6 +64,9 @@ from scanner.inputs.problems import InputError, Problem
 SOURCE = "tls"
 DEFAULT_PORT = 443
 DEFAULT_TIMEOUT = 10.0  # seconds for connect and for the handshake
+DEFAULT_PROBE_TIMEOUT = 3.0  # seconds, per connection of a range probe: most addresses are silent
+DEFAULT_MAX_ADDRESSES = 1024
+MAX_PORTS_PER_RANGE = 64
 CA_BUNDLE_ENV = "CERTSCAN_CA_BUNDLE"
 # OpenSSL verification errors meaning "the path to a trust anchor could not be built".
 X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT = 2
@@ -69,6 +81,7 @@ INCOMPLETE_CHAIN_ERRORS = frozenset({X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
 class Endpoint:
     host: str
     port: int
+    server_name: str | None = None  # SNI to send to an address (--sni); else the host if a name
 
     @property
     def is_ip(self) -> bool:
@@ -81,6 +94,14 @@ class Endpoint:
     @property
     def label(self) -> str:
         return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+    @property
+    def record_id(self) -> str:
+        return f"{self.server_name}@{self.label}" if self.server_name else self.label
+
+    @property
+    def sni(self) -> str | None:
+        return self.server_name or (None if self.is_ip else self.host)
 
 
 def parse_endpoint(text: str, where: str) -> Endpoint:
@@ -111,7 +132,76 @@ def parse_endpoint(text: str, where: str) -> Endpoint:
     return endpoint
 
 
-def read_endpoints_file(path: str) -> list[Endpoint]:
+@dataclass(frozen=True)
+class EndpointRange:
+    network: ipaddress.IPv4Network | ipaddress.IPv6Network
+    ports: tuple[int, ...]
+
+    @property
+    def address_count(self) -> int:
+        # hosts() leaves out the network and broadcast addresses of an IPv4 range larger than /31
+        n = self.network.num_addresses
+        return n - 2 if self.network.version == 4 and n > 2 else n
+
+    def addresses(self) -> list[str]:
+        return [str(a) for a in self.network.hosts()]
+
+
+def parse_endpoint_range(text: str, where: str) -> EndpointRange:
+    """CIDR:PORTS, e.g. 10.0.0.0/28:443,8443 or 2001:db8::/124:443 (ports: a comma list)."""
+    raw = text.strip()
+    bad = InputError(Problem(where, f"{text!r}: expected CIDR:PORTS, e.g. 10.0.0.0/28:443,8443"))
+    cidr, sep, port_list = raw.rpartition(":")
+    if not sep or "/" not in cidr or not port_list:
+        raise bad
+    try:
+        network = ipaddress.ip_network(cidr.strip("[]"), strict=False)
+    except ValueError:
+        raise bad from None
+    ports = []
+    for item in port_list.split(","):
+        if not item.isdigit() or not 1 <= int(item) <= 65535:
+            raise bad
+        ports.append(int(item))
+    if len(ports) > MAX_PORTS_PER_RANGE:
+        raise InputError(Problem(where, f"{text[:80]!r}: at most {MAX_PORTS_PER_RANGE} ports per range"))
+    return EndpointRange(network, tuple(dict.fromkeys(ports)))
+
+
+def parse_max_addresses(value: object) -> int:
+    text = str(value if value is not None else DEFAULT_MAX_ADDRESSES).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise InputError(Problem("--max-addresses", f"{text[:40]!r}: expected a whole number of addresses, at least 1"))
+    return int(text)
+
+
+def range_probes(ranges: list[EndpointRange], server_names: list[str], max_addresses: int) -> list[Endpoint]:
+    """Every address x port (x each SNI name) of the ranges, refusing before anything is listed
+    when the ranges hold more distinct addresses than max_addresses (counted from the
+    prefixes, so a /8 is refused without enumerating it)."""
+    networks = list(dict.fromkeys(r.network for r in ranges))
+    total = sum(EndpointRange(n, ()).address_count for n in networks)
+    if total > max_addresses:
+        raise InputError(Problem("--endpoint-range", f"the ranges hold {total} addresses, more than the limit of "
+                                                     f"{max_addresses}: narrow them or raise --max-addresses"))
+    names = [None, *dict.fromkeys(server_names)]
+    probes = [Endpoint(address, port, name)
+              for r in ranges for address in r.addresses() for port in r.ports for name in names]
+    return list(dict.fromkeys(probes))
+
+
+def parse_server_name(text: str) -> str:
+    name = text.strip().lower().rstrip(".")
+    try:
+        if not name or " " in name or "/" in name or ":" in name:
+            raise UnicodeError
+        name.encode("idna")
+    except UnicodeError:
+        raise InputError(Problem("--sni", f"{text[:80]!r}: expected a DNS name, e.g. www.example.com")) from None
+    return name
+
+
+def read_endpoints_file(path: str) -> list[Endpoint | EndpointRange]:
     try:
         lines = open(path, encoding="utf-8").read().splitlines()  # noqa: SIM115 - small file
     except OSError as exc:
@@ -124,9 +214,10 @@ def read_endpoints_file(path: str) -> list[Endpoint]:
         if not text:
             continue
         try:
-            endpoints.append(parse_endpoint(text, path))
+            endpoints.append(parse_endpoint_range(text, path) if "/" in text else parse_endpoint(text, path))
         except InputError:
-            problems.append(Problem(path, f"{text!r}: expected HOST:PORT", line=number))
+            expected = "CIDR:PORTS (e.g. 10.0.0.0/28:443,8443)" if "/" in text else "HOST:PORT"
+            problems.append(Problem(path, f"{text[:80]!r}: expected {expected}", line=number))
     if problems:
         raise InputError(problems)
     return endpoints
@@ -189,8 +280,8 @@ def fetch(endpoint: Endpoint, ca_bundle: str | None, timeout: float) -> Served:
     deadline = time.monotonic() + timeout
     connection = SSL.Connection(context, sock)
     try:
-        if not endpoint.is_ip:
-            connection.set_tlsext_host_name(endpoint.host.encode("idna"))
+        if endpoint.sni:
+            connection.set_tlsext_host_name(endpoint.sni.encode("idna"))
         connection.set_connect_state()
         while True:
             try:
@@ -232,7 +323,9 @@ def hostname_matches(cert: x509.Certificate, endpoint: Endpoint) -> bool:
     from service_identity.cryptography import verify_certificate_hostname, verify_certificate_ip_address
 
     try:
-        if endpoint.is_ip:
+        if endpoint.server_name:
+            verify_certificate_hostname(cert, endpoint.server_name)
+        elif endpoint.is_ip:
             verify_certificate_ip_address(cert, endpoint.host)
         else:
             verify_certificate_hostname(cert, endpoint.host)
@@ -247,7 +340,7 @@ def endpoint_record(endpoint: Endpoint, served: Served) -> Certificate:
     above = [ChainCertificate(**chain_entry(cert)) for cert in served.chain[1:]]
     return Certificate(
         chain=above, chain_not_after=min((c.not_after for c in above), default=None),
-        id=endpoint.label, source=SOURCE, hostname=endpoint.host, in_use=True,  # it is being served
+        id=endpoint.record_id, source=SOURCE, hostname=endpoint.server_name or endpoint.host, in_use=True,  # it is being served
         hostname_match=hostname_matches(leaf, endpoint),
         chain_complete=not codes & INCOMPLETE_CHAIN_ERRORS,
         trusted=not codes,
@@ -261,30 +354,36 @@ def endpoint_record(endpoint: Endpoint, served: Served) -> Certificate:
 class TlsCollector:
     source = SOURCE
 
-    def __init__(self, endpoints: list[Endpoint], ca_bundle: str | None, timeout: float):
+    def __init__(self, endpoints: list[Endpoint], ca_bundle: str | None, timeout: float,
+                 probes: list[Endpoint] | None = None, probe_timeout: float = DEFAULT_PROBE_TIMEOUT):
         self.endpoints = endpoints
         self.ca_bundle = ca_bundle
         self.timeout = timeout
+        named = set(endpoints)  # a probe also asked for as an endpoint is that endpoint
+        self.probes = [p for p in (probes or []) if p not in named]
+        self.probe_timeout = probe_timeout
 
     def units(self) -> tuple[list[Unit], list[CollectionError]]:
-        return [Unit(key=f"{SOURCE}/{e.label}", label=e.label, payload=e) for e in self.endpoints], []
+        return [Unit(key=f"{SOURCE}/{e.record_id}", label=e.record_id, payload=(e, False)) for e in self.endpoints] \
+            + [Unit(key=f"{SOURCE}/{p.record_id}", label=p.record_id, payload=(p, True)) for p in self.probes], []
 
     def collect(self, unit: Unit) -> UnitResult:
-        endpoint: Endpoint = unit.payload
+        endpoint, probing = unit.payload
         records, errors = [], []
         try:
-            served = fetch(endpoint, self.ca_bundle, self.timeout)
+            served = fetch(endpoint, self.ca_bundle, self.probe_timeout if probing else self.timeout)
             if not served.chain:
                 raise EndpointError("NoCertificate", f"{endpoint.label} served no certificate")
             records.append(endpoint_record(endpoint, served))
         except EndpointError as exc:
-            errors.append(CollectionError(source=SOURCE, code=exc.code, message=exc.message, service=SOURCE,
-                                          resource=endpoint.label, unit=unit.key))
+            if not probing:  # a probed port that is closed, silent or not TLS is coverage, not an error
+                errors.append(CollectionError(source=SOURCE, code=exc.code, message=exc.message, service=SOURCE,
+                                              resource=endpoint.record_id, unit=unit.key))
         except ValueError as exc:  # a served certificate cryptography cannot read
             errors.append(CollectionError(source=SOURCE, code="CertificateParseError",
                                           message=f"{endpoint.label}: served certificate cannot be read: {exc}",
-                                          service=SOURCE, resource=endpoint.label, unit=unit.key))
-        coverage = Coverage(unit=unit.key, source=SOURCE, service=SOURCE, resource=endpoint.label,
+                                          service=SOURCE, resource=endpoint.record_id, unit=unit.key))
+        coverage = Coverage(unit=unit.key, source=SOURCE, service=SOURCE, resource=endpoint.record_id,
                             count=len(records), complete=not errors)
         return UnitResult(certificates=records, errors=errors, coverage=[coverage])
 
@@ -302,20 +401,33 @@ def build(options: SourceOptions) -> list[TlsCollector]:
         import service_identity  # noqa: F401
     except ModuleNotFoundError as exc:
         raise InputError(Problem("--endpoint", f"{exc.name} is not installed (pip install certscan)")) from None
-    endpoints = [parse_endpoint(text, "--endpoint") for text in options.endpoints]
+    endpoints: list[Endpoint | EndpointRange] = [parse_endpoint(text, "--endpoint") for text in options.endpoints]
+    endpoints += [parse_endpoint_range(text, "--endpoint-range") for text in options.endpoint_ranges]
     if options.endpoints_file:
         endpoints += read_endpoints_file(options.endpoints_file)
-    unique = list(dict.fromkeys(endpoints))
+    ranges = [e for e in endpoints if isinstance(e, EndpointRange)]
+    names = [parse_server_name(text) for text in options.sni]
+    max_addresses = parse_max_addresses(options.max_addresses)
+    probes = range_probes(ranges, names, max_addresses) if ranges else []
+    unique = list(dict.fromkeys(e for e in endpoints if isinstance(e, Endpoint)))
     timeout = float(options.seams.get("tls.timeout", DEFAULT_TIMEOUT))
-    return [TlsCollector(unique, ca_bundle_from(options), timeout)]
+    probe_timeout = float(options.seams.get("tls.probe_timeout", DEFAULT_PROBE_TIMEOUT))
+    return [TlsCollector(unique, ca_bundle_from(options), timeout, probes, probe_timeout)]
 
 
 SOURCE_SPEC = Source(
     key="tls", names=(SOURCE,), help="Live TLS endpoints.", build=build, switch=False, section=False,
-    selects=("endpoints", "endpoints_file"),
+    selects=("endpoints", "endpoints_file", "endpoint_ranges"),
     options=(
         Option("endpoints", ("--endpoint",), "Live TLS endpoint HOST:PORT (repeatable).", "list", config="endpoints"),
-        Option("endpoints_file", ("--endpoints-file",), "File with one HOST:PORT per line."),
+        Option("endpoints_file", ("--endpoints-file",), "File with one HOST:PORT or CIDR:PORTS per line."),
+        Option("endpoint_ranges", ("--endpoint-range",),
+               "Discover TLS services: probe every address x port of CIDR:PORTS, e.g. 10.0.0.0/28:443,8443 "
+               "(repeatable).", "list", config="endpoint_ranges"),
+        Option("sni", ("--sni",), "Also probe each range address with this server name (repeatable).", "list",
+               config="sni"),
+        Option("max_addresses", ("--max-addresses",), "Refuse ranges holding more addresses than this.",
+               default=str(DEFAULT_MAX_ADDRESSES), config="max_addresses"),
     ),
     units="host:port", identities={"endpoints": "resource"},
 )
