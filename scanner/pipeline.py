@@ -33,6 +33,7 @@ class ScanSettings:
     allow_partial: bool = False
     arguments: list[str] = field(default_factory=list)
     sign_key: str | None = None  # Ed25519 private key file that signs the evidence manifest
+    frameworks: list[str] = field(default_factory=list)  # shown in the human reports; [] = all
 
 @dataclass
 class ScanRun:
@@ -93,7 +94,8 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     gate = decide(evaluation, settings.fail_on, settings.allow_partial)
     report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
                           finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
-                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key)
+                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
+                          frameworks=list(settings.frameworks), allow_partial=settings.allow_partial)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = write_reports(report, formats, settings.output_dir)

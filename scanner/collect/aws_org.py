@@ -59,6 +59,8 @@ class Discovery:
     accounts: list[Account] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     caller_account: str | None = None
+    caller_arn: str | None = None
+    organization_id: str | None = None  # o-..., read from the accounts' ARNs (no extra call)
     errors: list[CollectionError] = field(default_factory=list)
 
 
@@ -94,6 +96,15 @@ def organization_accounts(org: Any) -> list[Account]:
     return sorted(accounts, key=lambda a: a.id)
 
 
+def organization_id_of(org: Any) -> str | None:
+    """The Organization id from the first account ARN (arn:aws:organizations::M:account/o-x/ID)."""
+    for page in org.get_paginator("list_accounts").paginate(PaginationConfig={"MaxItems": 1}):
+        for item in page["Accounts"]:
+            parts = str(item.get("Arn", "")).split("/")
+            return parts[1] if len(parts) == 3 and parts[1].startswith("o-") else None
+    return None
+
+
 class AwsEstate:
     """Accounts, regions, sessions and clients for one scan. Thread-safe after discover()."""
 
@@ -120,6 +131,7 @@ class AwsEstate:
         self._sessions: dict[str, boto3.Session | AccountUnreachable] = {}
         self._session_locks: dict[int, threading.Lock] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
+        self._identities: dict[str, dict[str, Any]] = {}  # account -> the principal that read it
 
     # -- discovery -------------------------------------------------------------------------
     @property
@@ -139,15 +151,19 @@ class AwsEstate:
         try:
             identity = base.get_caller_identity()
             found.caller_account = identity["Account"]
+            found.caller_arn = identity.get("Arn")
             self.partition = identity.get("Arn", "arn:aws:").split(":")[1] or "aws"  # aws, aws-us-gov, aws-cn
         except AWS_ERRORS as exc:
             found.errors.append(aws_error(exc, source=SOURCE, service="sts", context="GetCallerIdentity"))
             return found
         with self._lock:
             self._sessions[found.caller_account] = self.base_session
+            self._identities[found.caller_account] = {"arn": found.caller_arn, "via": "credentials"}
         if self.org_mode:
             try:
-                found.accounts = organization_accounts(self._base_client("organizations", DEFAULT_GLOBAL_REGION))
+                org = self._base_client("organizations", DEFAULT_GLOBAL_REGION)
+                found.accounts = organization_accounts(org)
+                found.organization_id = organization_id_of(org) if found.accounts else None
             except AWS_ERRORS as exc:
                 found.errors.append(aws_error(exc, source=SOURCE, service="organizations",
                                               account=found.caller_account, context="ListAccounts"))
@@ -189,8 +205,12 @@ class AwsEstate:
         role_arn = self.role_arn(account)
         sts = self._base_client("sts", self.home_region)
 
-        def fetch() -> dict[str, str]:
-            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)["Credentials"]
+        assumed: dict[str, str] = {}
+
+        def fetch() -> dict[str, str]:  # the first call also records whom we became
+            answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)
+            assumed.setdefault("arn", answer.get("AssumedRoleUser", {}).get("Arn"))
+            creds = answer["Credentials"]
             return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
                     "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
 
@@ -198,6 +218,8 @@ class AwsEstate:
             first = fetch()  # now, so a denied role is reported at once
         except AWS_ERRORS as exc:
             return AccountUnreachable(account, exc, role_arn)
+        with self._lock:
+            self._identities[account] = {"arn": assumed.get("arn"), "via": "assume-role", "role": role_arn}
         # Refreshable: a long scan outlives the one-hour role session.
         credentials = RefreshableCredentials.create_from_metadata(first, refresh_using=fetch,
                                                                   method="sts-assume-role")
@@ -207,6 +229,15 @@ class AwsEstate:
         core.register_component("data_loader", self._loader)
         core.set_config_variable("region", self.home_region)
         return boto3.Session(botocore_session=core)
+
+    def identities(self) -> list[dict[str, Any]]:
+        """The principal each account was read as (STS caller or assumed-role ARN), and the
+        Organization: for the evidence manifest's scope. ARNs only, never credentials."""
+        found = self._discovery
+        with self._lock:
+            known = dict(self._identities)
+        return [{"source": "aws", "account": account, "organization_id": found.organization_id if found else None,
+                 **known[account]} for account in sorted(known)]
 
     def client(self, account: str, service: str, region: str) -> Any:
         """A cached client (clients are thread-safe; sessions are not, so creation is locked)."""

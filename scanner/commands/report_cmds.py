@@ -17,7 +17,9 @@ from rich.table import Table
 
 from scanner.commands.common import build_sources, parse_as_of, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.scan import AllowPartialOpt, AsOfOpt, ConfigOpt, OutputDirOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, ConfigOpt, FrameworkOpt, OutputDirOpt, ParamOpt, RulesOpt,
+                                   WaiversOpt)
+from scanner.controls import check_frameworks
 from scanner.config import load_config, params_as_pairs, pick
 from scanner.gate import EXIT_INCOMPLETE, EXIT_OK
 from scanner.mail import Attachment, build_message, check_addresses, send, smtp_settings
@@ -50,11 +52,12 @@ def _check_mode(mode: str) -> str:
 
 
 def _fresh_scan(cfg: dict[str, Any], source_args: dict, rules, param, waivers, as_of, output_dir: Path,
-                allow_partial: bool, formats: list[str]) -> tuple[ScanReport, int]:
+                allow_partial: bool, formats: list[str], frameworks: list[str] | None = None) -> tuple[ScanReport, int]:
     settings = ScanSettings(
         rules=list(pick(rules, cfg, "rules", [])), params=params_as_pairs(cfg) + list(param or []),
         waivers=pick(waivers, cfg, "waivers", None), as_of=parse_as_of(as_of), output_dir=output_dir,
         formats=formats, fail_on="none", allow_partial=allow_partial, arguments=invocation_arguments(),
+        frameworks=list(frameworks or []),
     )
     run = run_scan(build_sources(cfg, **source_args), settings)
     code = EXIT_INCOMPLETE if run.gate.incomplete and not allow_partial else EXIT_OK
@@ -89,22 +92,25 @@ def report(
     mode: ModeOpt = "executive",
     days: DaysOpt = 30,
     allow_partial: AllowPartialOpt = None,
+    framework: FrameworkOpt = None,
 ):
     """Write the markdown and HTML reports and the findings exports (CSV, JSON), from a
     fresh scan (SOURCES) or from a saved certscan-results.json (--results)."""
     _check_mode(mode)
     cfg = load_config(config)
+    frameworks = check_frameworks(framework or cfg.get("frameworks"))
     out = Path(pick(output_dir, cfg, "output_dir", "reports"))
     if results:
         if build_sources(cfg, **source_args).any_source:
             raise InputError(Problem("--results", "renders a saved scan; it cannot be combined with SOURCES options"))
         scan_report, code = read_results(results), EXIT_OK
+        scan_report.frameworks = frameworks
     else:
         if not build_sources(cfg, **source_args).any_source:
             raise InputError(Problem(None, "nothing to report: give --results FILE, or SOURCES "
                                            "(--inventory, --aws, --azure, --path, --endpoint)"))
         scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
-                                        bool(pick(allow_partial, cfg, "allow_partial", False)), [])
+                                        bool(pick(allow_partial, cfg, "allow_partial", False)), [], frameworks)
     _announce(_write_human_reports(scan_report, out, mode, days))
     raise typer.Exit(code)
 

@@ -7,9 +7,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scanner.commands.scan import ConfigOpt, ParamOpt, RulesOpt, WaiversOpt
+from scanner.commands.scan import ConfigOpt, FrameworkOpt, ParamOpt, RulesOpt, WaiversOpt
 from scanner.config import load_config, params_as_pairs, pick
-from scanner.controls import load_catalogs, matrix_rows
+from scanner.controls import check_frameworks, control_verdicts, load_catalogs, matrix_rows, verdict_totals
+from scanner.model import format_time
+from scanner.report.escape import console as esc
 from scanner.problems import InputError, Problem
 from scanner.report.results_json import read as read_results
 from scanner.rules.loader import load_rules, parse_param_overrides
@@ -77,25 +79,75 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. ACM-00
         console.print(f"remediation: {rule.remediation.strip()}")
 
 
-def controls(framework: Annotated[Optional[str], typer.Option("--framework", help="Only this framework id.")] = None,
-             results: Annotated[Optional[str], typer.Option("--results", help="A certscan-results.json: add pass/fail counts.")] = None,
+def controls(framework: FrameworkOpt = None,
+             results: Annotated[Optional[str], typer.Option("--results", help="A certscan-results.json: a verdict per control, counts and failing resources.")] = None,
              rules: RulesOpt = None, config: ConfigOpt = None,
              json_out: Annotated[bool, typer.Option("--json", help="JSON for tools.")] = False):
-    """The control matrix: each framework control, the rules mapped to it (with basis), and counts."""
+    """The control matrix: each framework control and the rules mapped to it (with basis);
+    with --results, its verdict (satisfied, not satisfied, satisfied with exceptions,
+    inconclusive, not assessed), counts and failing resources."""
     catalogs = load_catalogs()
-    if framework and framework not in catalogs:
-        raise InputError(Problem("--framework", f"unknown framework {framework!r}; known: {', '.join(sorted(catalogs))}"))
+    frameworks = check_frameworks(framework, catalogs)
+    if results:
+        if rules:
+            raise InputError(Problem("--rules", "--results judges the rules the scan evaluated (saved in the "
+                                                "results file); drop --rules"))
+        saved = read_results(results)
+        verdicts = control_verdicts(saved.rules, saved.results, saved.coverage, saved.errors, catalogs, frameworks)
+        if json_out:
+            print(json.dumps({"scan_id": saved.scan_id, "as_of": format_time(saved.as_of),
+                              "totals": verdict_totals(verdicts), "controls": [v.to_dict() for v in verdicts]},
+                             indent=2, sort_keys=True))
+            return
+        _print_verdicts(verdicts, catalogs)
+        return
     loaded, _ = _load(rules, None, config)
-    rows = matrix_rows(loaded, read_results(results).results if results else None, catalogs)
-    if framework:
-        rows = [row for row in rows if row["framework"] == framework]
+    rows = matrix_rows(loaded, None, catalogs)
+    if frameworks:
+        rows = [row for row in rows if row["framework"] in frameworks]
     if json_out:
         print(json.dumps(rows, indent=2, sort_keys=True))
         return
     table = Table(show_edge=False)
-    for col in ("framework", "control", "title", "rules", "pass", "fail", "waived"):
+    for col in ("framework", "control", "title", "rules"):
         table.add_column(col)
     for row in rows:
-        table.add_row(row["framework"], row["control"], row["title"], ", ".join(row["bases"]),
-                      str(row["pass"]), str(row["fail"]), str(row["waived"]))
+        table.add_row(esc(row["framework"]), esc(row["control"]), esc(row["title"]), esc(", ".join(row["bases"])))
     Console().print(table)
+
+
+FAILING_SHOWN = 3  # failing resources named per control on the console; --json lists all
+
+
+def _print_verdicts(verdicts, catalogs) -> None:
+    console = Console(highlight=False)
+    totals = verdict_totals(verdicts)
+    for framework in sorted(totals):
+        catalog = catalogs.get(framework)
+        name = f"{catalog.name} {catalog.version}" if catalog else framework
+        summary = ", ".join(f"{n} {verdict}" for verdict, n in totals[framework].items() if n)
+        table = Table(title=f"{esc(name)} ({esc(framework)}): {summary}", title_justify="left", show_edge=False)
+        for col in ("control", "verdict", "pass", "fail", "waived", "error", "rules (basis)"):
+            table.add_column(col, overflow="fold")
+        notes = []
+        for v in (v for v in verdicts if v.framework == framework):
+            style = VERDICT_STYLE.get(v.verdict, "")
+            table.add_row(esc(v.control), f"[{style}]{v.verdict}[/]" if style else v.verdict,
+                          *(str(v.counts[s]) for s in ("pass", "fail", "waived", "error")),
+                          esc(", ".join(f"{m['rule']} {m['basis']}" for m in v.rules)))
+            if v.failing_resources:
+                more = len(v.failing_resources) - FAILING_SHOWN
+                notes.append(f"{esc(v.control)}: {len(v.failing_resources)} failing resource(s)"
+                             + (f", the first {FAILING_SHOWN} (--json lists all)" if more > 0 else ""))
+                notes += [f"  {esc(r)}" for r in v.failing_resources[:FAILING_SHOWN]]
+            if v.verdict == "inconclusive":
+                notes.append(f"{esc(v.control)}: inconclusive, could not judge or read:")
+                notes += [f"  {esc(r)}" for r in [*v.undecided_resources, *v.unread][:FAILING_SHOWN]]
+        console.print(table)
+        for note in notes:
+            console.print(f"  {note}")
+        console.print()
+
+
+VERDICT_STYLE = {"not satisfied": "bold red", "inconclusive": "yellow", "satisfied with exceptions": "cyan",
+                 "satisfied": "green", "not assessed": "dim"}

@@ -10,6 +10,7 @@ from rich.console import Console
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
 from scanner.commands.invocation import invocation_arguments
 from scanner.config import load_config, params_as_pairs, pick
+from scanner.controls import check_frameworks
 from scanner.gate import FAIL_ON_CHOICES
 from scanner.pipeline import ScanSettings, run_scan
 from scanner.problems import InputError, Problem
@@ -25,11 +26,14 @@ OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Wher
 FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
+FrameworkOpt = Annotated[Optional[list[str]], typer.Option(
+    "--framework", help="Framework whose controls the reports show (repeatable; default: every framework).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
 def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
-                          allow_partial, sign_key: Optional[str] = None) -> ScanSettings:
+                          allow_partial, sign_key: Optional[str] = None,
+                          framework: Optional[list[str]] = None) -> ScanSettings:
     fail_on = pick(fail_on, config, "fail_on", "high")
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
@@ -49,6 +53,7 @@ def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, 
         allow_partial=bool(pick(allow_partial, config, "allow_partial", False)),
         arguments=invocation_arguments(),
         sign_key=sign_key,
+        frameworks=check_frameworks(framework or config.get("frameworks")),
     )
 
 
@@ -65,11 +70,12 @@ def scan(
     fail_on: FailOnOpt = None,
     allow_partial: AllowPartialOpt = None,
     sign_key: SignKeyOpt = None,
+    framework: FrameworkOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
-                                     sign_key)
+                                     sign_key, framework)
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     print_summary(run.report, Console())

@@ -52,6 +52,8 @@ class ScanReport:
     waivers_sha256: str | None = None  # of the waivers file as the scan read it
     sources: dict[str, Any] = field(default_factory=dict)
     sign_key: str | None = None  # path of the Ed25519 key that signs the evidence manifest (never its bytes)
+    frameworks: list[str] = field(default_factory=list)  # frameworks the human reports show (empty: all)
+    allow_partial: bool = False  # the gate setting, for the evidence manifest's replay command
 
     def rule(self, rule_id: str) -> dict[str, Any] | None:
         return next((r for r in self.rules if r["id"] == rule_id), None)

@@ -1,5 +1,6 @@
-"""controls.csv for the evidence bundle: one row per (framework, control) with its title, the
-rules mapped to it and the basis of each mapping, and the pass/fail/waived counts.
+"""controls.csv for the evidence bundle: one row per (framework, control) with its title, its
+verdict (scanner.controls.control_verdicts), the rules mapped to it and the basis of each
+mapping, the pass/fail/waived/error counts and the failing resources.
 
 It reuses scanner.controls.matrix_rows, which reads compiled rules; a ScanReport carries the
 rules as dicts (they may come from a saved results file), so each is adapted here.
@@ -12,11 +13,13 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.controls import ControlRef, Framework, load_catalogs, matrix_rows
+from scanner.controls import ControlRef, ControlVerdict, Framework, control_verdicts, load_catalogs, matrix_rows
 from scanner.problems import InputError
 from scanner.report import ScanReport
+from scanner.report.escape import csv_cell
 
-COLUMNS = ("framework", "control", "title", "basis", "rules", "pass", "fail", "waived", "error", "not_applicable")
+COLUMNS = ("framework", "control", "title", "verdict", "basis", "rules", "pass", "fail", "waived", "error",
+           "not_applicable", "failing_resources")
 
 
 @dataclass(frozen=True)
@@ -43,12 +46,26 @@ def report_matrix_rows(report: ScanReport) -> list[dict[str, Any]]:
     return matrix_rows(rule_mappings(report), report.results, _catalogs())
 
 
+def framework_names() -> dict[str, str]:
+    return {fid: f"{fw.name} {fw.version}" for fid, fw in _catalogs().items()}
+
+
+def report_verdicts(report: ScanReport, frameworks: list[str] | None = None) -> list[ControlVerdict]:
+    """The verdict of every control the report's rules map to (only `frameworks`, if given,
+    else the report's own selection, else all)."""
+    return control_verdicts(report.rules, report.results, report.coverage, report.errors, _catalogs(),
+                            frameworks or report.frameworks or None)
+
+
 def render_csv(report: ScanReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for row in report_matrix_rows(report):
-        writer.writerow([row["framework"], row["control"], row["title"], "; ".join(row["bases"]),
-                         " ".join(sorted(set(row["rules"]))), row["pass"], row["fail"], row["waived"],
-                         row["error"], row["not_applicable"]])
+    # every framework: the evidence keeps the whole matrix, whatever the reports show
+    for v in control_verdicts(report.rules, report.results, report.coverage, report.errors, _catalogs()):
+        bases = "; ".join(f"{m['rule']}:{m['basis']}" + (f" ({m['source']})" if m["source"] else "") for m in v.rules)
+        writer.writerow([csv_cell(x) for x in (
+            v.framework, v.control, v.title, v.verdict, bases, " ".join(sorted({m["rule"] for m in v.rules})),
+            v.counts["pass"], v.counts["fail"], v.counts["waived"], v.counts["error"], v.counts["not_applicable"],
+            " ".join(v.failing_resources))])
     return buffer.getvalue()

@@ -15,7 +15,10 @@ from typing import Any
 
 from scanner import clock
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, Result, parse_time
+from scanner.controls import ControlVerdict, verdict_totals
 from scanner.report import ScanReport
+from scanner.report.control_matrix import framework_names, report_verdicts
+from scanner.report.scope import build_scope
 
 NO_OWNER = "(no owner tag)"
 RISK_LEVELS = {"critical": "CRITICAL", "high": "HIGH", "medium": "MEDIUM", "low": "LOW", "info": "NONE"}
@@ -108,6 +111,10 @@ class Digest:
     waivers: list[dict[str, Any]]
     status_counts: dict[str, int]
     findings: list[Result] = field(default_factory=list)  # fail, waived and error results, worst first
+    controls: list[ControlVerdict] = field(default_factory=list)  # the report's frameworks only
+    control_totals: dict[str, dict[str, int]] = field(default_factory=dict)  # framework -> verdict -> n
+    frameworks: dict[str, str] = field(default_factory=dict)  # framework id -> "name version"
+    scope: dict[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -253,6 +260,7 @@ def build_digest(report: ScanReport, days: int = 30) -> Digest:
                       key=lambda r: ({"fail": 0, "error": 1, "waived": 2}[r.status], -SEVERITY_RANK[r.severity],
                                      r.rule_id, r.resource_id))
     as_of = report.as_of if isinstance(report.as_of, datetime) else parse_time(report.as_of)
+    controls = report_verdicts(report)
     return Digest(
         scan_id=report.scan_id, as_of=as_of, generated_at=generated_at(report), tool_version=report.tool_version,
         days=days, certificates=report.summary.get("certificates", len(contexts)),
@@ -262,4 +270,6 @@ def build_digest(report: ScanReport, days: int = 30) -> Digest:
         owners=_group(failing, lambda r: r.context.get("owner") or NO_OWNER),
         expiring=_expiring(contexts, days), gaps=_gaps(report), waivers=list(report.waivers),
         status_counts=dict(Counter(r.status for r in report.results)), findings=findings,
+        controls=controls, control_totals=verdict_totals(controls), frameworks=framework_names(),
+        scope=build_scope(report),
     )
