@@ -37,7 +37,7 @@ from scanner.model import format_time
 from scanner.outputs import dumps_json, write_bytes
 from scanner.problems import InputError, Problem
 from scanner.report import ScanReport
-from scanner.report import control_matrix, findings, junit, markdown, sarif
+from scanner.report import control_matrix, findings, html, junit, markdown, oscal, sarif
 from scanner.report.results_json import results_document
 
 BUNDLE_FILE = "certscan-evidence.zip"
@@ -138,6 +138,8 @@ def bundle_files(report: ScanReport) -> tuple[dict[str, bytes], dict[str, Any]]:
     files["certscan-junit.xml"] = junit.render(report)
     files["certscan-report.md"] = markdown.render(report, mode="technical").encode("utf-8")
     files["certscan-findings.csv"] = findings.render_csv(report).encode("utf-8")
+    files["certscan-report.html"] = html.render(report, mode="technical").encode("utf-8")
+    files[oscal.OSCAL_FILE] = oscal.render(report)
     for name, data in files.items():
         if PRIVATE_KEY_PEM.search(data):
             raise InputError(Problem(name, "holds a PEM private key block; refusing to put it in the evidence bundle"))

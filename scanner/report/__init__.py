@@ -25,9 +25,10 @@ FORMATS: dict[str, str] = {
     "markdown": "scanner.report.markdown",
     "csv": "scanner.report.findings",
     "html": "scanner.report.html",
+    "oscal": "scanner.report.oscal",
     "evidence": "scanner.evidence.bundle",
 }
-FORMAT_ORDER = ("json", "sarif", "junit", "markdown", "csv", "html", "evidence")
+FORMAT_ORDER = ("json", "sarif", "junit", "markdown", "csv", "html", "oscal", "evidence")
 
 
 @dataclass
