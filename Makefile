@@ -26,7 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench
 
 samples: $(STAMP)
-	$(BIN)/python -m scanner.demo --samples
+	$(BIN)/python -m scanner.usecases.demo --samples
 
 clean:
 	rm -rf $(VENV) build *.egg-info

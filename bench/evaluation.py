@@ -47,9 +47,9 @@ def reference_cpu() -> float:
 
 
 def measure(n: int) -> dict:
-    from scanner.evaluation import evaluate_inventory
+    from scanner.evaluate.evaluation import evaluate_inventory
     from scanner.model import Inventory
-    from scanner.rules.loader import load_rules
+    from scanner.packs.loader import load_rules
     rules = load_rules()
     inventory = Inventory(collected_at=AS_OF, certificates=list(synthetic(n)))
     reference = reference_cpu()

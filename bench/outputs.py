@@ -18,14 +18,14 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from scanner.evaluation import evaluate_inventory
-from scanner.gate import decide
+from scanner.evaluate.evaluation import evaluate_inventory
+from scanner.evaluate.gate import decide
 from scanner.model import Certificate, Coverage, Inventory, Result, ValidationRecord, parse_time
-from scanner.pipeline import build_report
+from scanner.usecases.scan import build_report
 from scanner.report import FORMATS, ScanReport
 from scanner.report import sarif
-from scanner.rules.loader import load_rules
-from scanner.waivers import load_waivers
+from scanner.packs.loader import load_rules
+from scanner.evaluate.waivers import load_waivers
 
 REPO = Path(__file__).resolve().parents[1]
 PACK = REPO / "tests" / "fixtures" / "outputs" / "rules" / "certificates.yaml"

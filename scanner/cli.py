@@ -16,15 +16,15 @@ from scanner.commands.report_cmds import report, triage
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
 from scanner.commands.summary import summary
-from scanner.gate import EXIT_USAGE
-from scanner.problems import InputError
+from scanner.evaluate.gate import EXIT_USAGE
+from scanner.inputs.problems import InputError
 
 app = typer.Typer(
     name="certscan",
     help="Policy-as-code compliance scanner for TLS/X.509 certificates.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
 )
 app.command()(scan)
 app.command()(validate)

@@ -13,8 +13,8 @@ from typing import Any, NamedTuple
 
 SCHEMA_VERSION = 1
 ONE_DAY = timedelta(days=1)
+ONE_SECOND = timedelta(seconds=1)
 
-SOURCES = ("aws.acm", "aws.iam", "azure.keyvault", "file", "tls")
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_RANK = {name: rank for rank, name in enumerate(SEVERITIES)}
 STATUSES = ("pass", "fail", "waived", "not_applicable", "error")
@@ -64,6 +64,45 @@ def days_to_expiry(not_after: datetime, as_of: datetime) -> int:
     return (not_after - as_of).days  # a timedelta keeps days floored and 0 <= seconds < 86400
 
 
+def expiry_in_words(days: int | None, expired: bool) -> str:
+    """"expired 35 days ago", "expired today", "expires today", "expires in 1 day",
+    "expires in 12 days", from days_to_expiry and whether not_after <= as_of: what people
+    read in rule messages and reports (days as in days_to_expiry, so the two never disagree)."""
+    if days is None:
+        return "has no known expiry date"
+    if expired or days < 0:
+        return "expired " + ("today" if days == 0 else f"{plural(-days, 'day')} ago")
+    return "expires today" if days == 0 else f"expires in {plural(days, 'day')}"
+
+
+def days_in_words(days: int | None) -> str:
+    """A days_to_expiry value for a table cell: "35 days ago", "today", "in 12 days"."""
+    if days is None:
+        return "unknown"
+    if days < 0:
+        return f"{plural(-days, 'day')} ago"
+    return "today" if days == 0 else f"in {plural(days, 'day')}"
+
+
+def span_in_words(span: timedelta) -> str:
+    """A time span as days and hours ("189 days 11 hours", "3 hours", "under a minute"),
+    never a Python timedelta repr."""
+    seconds = abs(int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [plural(days, "day")] if days else []
+    if hours:
+        parts.append(plural(hours, "hour"))
+    if not days and minutes:
+        parts.append(plural(minutes, "minute"))
+    return " ".join(parts) or "under a minute"
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
 def expiry_bucket(not_after: datetime, as_of: datetime) -> str:
     return bucket_for(days_to_expiry(not_after, as_of), not_after <= as_of)
 
@@ -95,6 +134,34 @@ class ValidationRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class ChainCertificate:
+    """A certificate an endpoint served above its leaf (intermediates, sometimes the root)."""
+
+    subject: str | None = None
+    issuer: str | None = None
+    not_after: datetime | None = None
+    signature_algorithm: str | None = None
+    signature_hash: str | None = None  # MD5 | SHA1 | SHA256 | ... (None for Ed25519/Ed448)
+    fingerprint_sha256: str | None = None
+    self_signed: bool | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["not_after"] = format_time(self.not_after)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ChainCertificate:
+        kwargs = {k: v for k, v in data.items() if k in _CHAIN_FIELDS}
+        if kwargs.get("not_after") is not None:
+            kwargs["not_after"] = parse_time(kwargs["not_after"])
+        return cls(**kwargs)
+
+
+_CHAIN_FIELDS = frozenset(ChainCertificate.__dataclass_fields__)
 
 
 @dataclass(slots=True)
@@ -142,6 +209,7 @@ class Certificate:
     key_size: int | None = None  # RSA modulus bits, EC curve bits
     key_curve: str | None = None
     signature_algorithm: str | None = None
+    signature_hash: str | None = None  # the hash the signature names: MD5 | SHA1 | SHA256 | ...
     # validation
     validation_method: str | None = None
     validation: list[ValidationRecord] = field(default_factory=list)
@@ -152,6 +220,8 @@ class Certificate:
     self_signed: bool | None = None
     trusted: bool | None = None
     tls_version: str | None = None
+    chain: list[ChainCertificate] = field(default_factory=list)  # served above the leaf, in order
+    chain_not_after: datetime | None = None  # the earliest expiry in ``chain``
     # files
     private_key_present: bool | None = None
     # misc
@@ -173,6 +243,23 @@ class Certificate:
             return None
         return (self.not_after - self.not_before).days
 
+    @property
+    def cabf_validity_days(self) -> int | None:
+        """The validity period as the CA/Browser Forum counts it (Baseline Requirements 1.6.1):
+        notBefore to notAfter inclusive, and any part of a day beyond whole days of 86,400
+        seconds is another day (200 days and one hour is 201 days)."""
+        if self.not_before is None or self.not_after is None:
+            return None
+        period = self.not_after - self.not_before + ONE_SECOND  # inclusive of the last second
+        return period.days + (1 if period.seconds or period.microseconds else 0)
+
+    @property
+    def chain_expires_first(self) -> bool | None:
+        """Whether a certificate served above the leaf expires before the leaf does."""
+        if self.chain_not_after is None or self.not_after is None:
+            return None
+        return self.chain_not_after < self.not_after
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON form stored in a saved inventory (facts only, sorted lists kept as given)."""
         out: dict[str, Any] = {}
@@ -180,7 +267,7 @@ class Certificate:
             value = getattr(self, f.name)
             if isinstance(value, datetime):
                 value = format_time(value)
-            elif f.name == "validation":
+            elif f.name in ("validation", "chain"):
                 value = [record.to_dict() for record in value]
             elif isinstance(value, list):
                 value = list(value)
@@ -195,10 +282,11 @@ class Certificate:
     def from_dict(cls, data: dict[str, Any]) -> Certificate:
         known = CERTIFICATE_FIELDS
         kwargs = {key: value for key, value in data.items() if key in known}
-        for key in ("not_before", "not_after"):
+        for key in DATETIME_FIELDS:
             if kwargs.get(key) is not None:
                 kwargs[key] = parse_time(kwargs[key])
         kwargs["validation"] = [ValidationRecord(**record) for record in data.get("validation") or []]
+        kwargs["chain"] = [ChainCertificate.from_dict(entry) for entry in data.get("chain") or []]
         kwargs["sans"] = list(data.get("sans") or [])
         kwargs["in_use_by"] = list(data.get("in_use_by") or [])
         kwargs["tags"] = dict(data.get("tags") or {})
@@ -210,17 +298,27 @@ class Certificate:
         out = self.to_dict()
         out["days_to_expiry"] = days_to_expiry(self.not_after, as_of) if self.not_after else None
         out["expiry_bucket"] = expiry_bucket(self.not_after, as_of) if self.not_after else None
+        out["cabf_validity_days"] = self.cabf_validity_days
+        out["chain_expires_first"] = self.chain_expires_first
+        chain_end = self.chain_not_after
+        out["chain_days_to_expiry"] = days_to_expiry(chain_end, as_of) if chain_end else None
+        out["chain_expiry_bucket"] = expiry_bucket(chain_end, as_of) if chain_end else None
         return out
 
 
 CERTIFICATE_FIELDS = frozenset(f.name for f in fields(Certificate))
-DATETIME_FIELDS = frozenset({"not_before", "not_after"})
+DATETIME_FIELDS = frozenset({"not_before", "not_after", "chain_not_after"})
+# Fields derived from stored ones (and as_of): rules read them, inventories do not store them.
+DERIVED_FIELD_KINDS = {"is_wildcard": "boolean", "validity_days": "number", "cabf_validity_days": "number",
+                       "chain_expires_first": "boolean",
+                       "days_to_expiry": "number", "expiry_bucket": "text",
+                       "chain_days_to_expiry": "number", "chain_expiry_bucket": "text"}
 # Names a rule may use: stored fields plus derived ones.
-FACT_FIELDS = CERTIFICATE_FIELDS | {"is_wildcard", "validity_days", "days_to_expiry", "expiry_bucket"}
+FACT_FIELDS = CERTIFICATE_FIELDS | set(DERIVED_FIELD_KINDS)
 
 
 def _kind_of(annotation: str) -> str:
-    if annotation.startswith("list[ValidationRecord"):
+    if annotation.startswith(("list[ValidationRecord", "list[ChainCertificate")):
         return "records"
     if annotation.startswith(("list[", "dict[")):
         return "list" if annotation.startswith("list[") else "mapping"
@@ -230,8 +328,9 @@ def _kind_of(annotation: str) -> str:
 # What kind of value each field holds (text, number, boolean, timestamp, list of text,
 # mapping, records), so a rule comparing a field with the wrong kind of value is refused
 # when it is loaded rather than failing, or silently never matching, in a scan.
-FIELD_KINDS: dict[str, str] = {f.name: _kind_of(f.type) for f in fields(Certificate)} | {
-    "is_wildcard": "boolean", "validity_days": "number", "days_to_expiry": "number", "expiry_bucket": "text"}
+FIELD_KINDS: dict[str, str] = {f.name: _kind_of(f.type) for f in fields(Certificate)} | DERIVED_FIELD_KINDS
+# The same for the fields of a served chain's certificates (items of a quantifier over `chain`).
+CHAIN_FIELD_KINDS: dict[str, str] = {f.name: _kind_of(f.type) for f in fields(ChainCertificate)}
 
 
 @dataclass(frozen=True)

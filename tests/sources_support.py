@@ -16,7 +16,7 @@ import pytest
 import trustme
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, padding, rsa
 from cryptography.x509.oid import NameOID
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
@@ -43,9 +43,17 @@ class Made:
 
 def make_cert(common_name: str = "www.example.test", *, sans: list[str] | None = None,
               not_before: datetime | None = None, days: int = 90, issuer: Made | None = None,
-              rsa_bits: int | None = None, ca: bool = False) -> Made:
-    """A certificate signed by ``issuer`` (self-signed without one). EC P-256 unless rsa_bits."""
-    key = rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(ec.SECP256R1())
+              rsa_bits: int | None = None, ca: bool = False, key_type: str | None = None,
+              digest: hashes.HashAlgorithm | None = None, pss: bool = False) -> Made:
+    """A certificate signed by ``issuer`` (self-signed without one). EC P-256 unless rsa_bits
+    or key_type ("ed25519", "ed448"); signed with SHA-256 unless ``digest`` (e.g. SHA1), with
+    RSA-PSS when ``pss``."""
+    if key_type == "ed25519":
+        key = ed25519.Ed25519PrivateKey.generate()
+    elif key_type == "ed448":
+        key = ed448.Ed448PrivateKey.generate()
+    else:
+        key = rsa.generate_private_key(65537, rsa_bits) if rsa_bits else ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     not_before = not_before or NOW - timedelta(days=1)
     names = []
@@ -61,7 +69,13 @@ def make_cert(common_name: str = "www.example.test", *, sans: list[str] | None =
                .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True))
     if names:
         builder = builder.add_extension(x509.SubjectAlternativeName(names), critical=False)
-    cert = builder.sign(issuer.key if issuer else key, hashes.SHA256())
+    signer = issuer.key if issuer else key
+    if isinstance(signer, (ed25519.Ed25519PrivateKey, ed448.Ed448PrivateKey)):
+        cert = builder.sign(signer, None)
+    else:
+        digest = digest or hashes.SHA256()
+        scheme = padding.PSS(padding.MGF1(digest), padding.PSS.DIGEST_LENGTH) if pss else None
+        cert = builder.sign(signer, digest, rsa_padding=scheme)
     return Made(cert, key)
 
 
@@ -82,6 +96,7 @@ class TLSServer:
         cert_file.write_bytes(self.chain_pem)
         key_file.write_bytes(self.key_pem)
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")  # serve what old servers serve (SHA-1 chains)
         context.load_cert_chain(cert_file, key_file)
         context.sni_callback = lambda sock, name, ctx: self.sni_seen.append(name)
         server = self
@@ -202,3 +217,16 @@ def keyvault():
 
 def azure_seams(service) -> dict:
     return {"azure.transport": service.transport(), "azure.credential": service.credential()}
+
+
+def resigned(made: Made, digest: str, issuer: Made | None = None) -> Made:
+    """The same certificate signed again with a hash cryptography refuses to sign with
+    (``"sha1"``, ``"md5"``): what old CAs issued and old servers still serve."""
+    from OpenSSL import crypto
+
+    cert = crypto.X509.from_cryptography(made.cert)
+    signer = issuer or made
+    if issuer is not None:
+        cert.set_issuer(crypto.X509.from_cryptography(issuer.cert).get_subject())
+    cert.sign(crypto.PKey.from_cryptography_key(signer.key), digest)
+    return Made(cert.to_cryptography(), made.key)

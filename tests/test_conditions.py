@@ -129,7 +129,7 @@ def test_compile_problems_are_collected(cond, fragment):
 # outcome, and what a quantifier captured for it, must be what that record gives on its own.
 
 def _varied_records():
-    from scanner.inventory import load_inventory
+    from scanner.inputs.inventory_file import load_inventory
     from tests.conftest import LANDING_ZONE
     certs = list(load_inventory(LANDING_ZONE).certificates)
     certs += [  # unknowns: ordering on them is MissingValue, whatever sits beside them
@@ -150,7 +150,7 @@ def _conditions_of(rule):
 
 
 def test_a_list_of_records_gives_what_each_gives_alone():
-    from scanner.rules.loader import load_rules
+    from scanner.packs.loader import load_rules
     certs = _varied_records()
     checked = 0
     for rule in load_rules():

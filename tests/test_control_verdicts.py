@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from scanner.controls import (INCONCLUSIVE, NOT_ASSESSED, NOT_SATISFIED, SATISFIED, WITH_EXCEPTIONS,
+from scanner.packs.frameworks import (INCONCLUSIVE, NOT_ASSESSED, NOT_SATISFIED, SATISFIED, WITH_EXCEPTIONS,
                               control_verdicts, load_catalogs)
 from scanner.collect import SourceOptions
 from scanner.model import Result, parse_time
-from scanner.pipeline import ScanSettings, run_scan
+from scanner.usecases.scan import ScanSettings, run_scan
 from tests.conftest import REPO
 
 CERTSCAN = str(Path(sys.executable).with_name("certscan"))

@@ -6,10 +6,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from scanner.inventory import load_inventory
+from scanner.inputs.inventory_file import load_inventory
 from scanner.model import Certificate, ValidationRecord
 from scanner.rules import engine
-from scanner.rules.loader import load_rules
+from scanner.packs.loader import load_rules
 from tests.conftest import LANDING_ZONE
 
 AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)

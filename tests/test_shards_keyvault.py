@@ -10,7 +10,7 @@ from datetime import timedelta
 from scanner.collect import SourceOptions
 from scanner.collect.azure_keyvault import unit_key
 from scanner.collect.runner import collect, in_shard
-from scanner.inventory import save_inventory
+from scanner.inputs.inventory_file import save_inventory
 from scanner.model import format_time
 from sources_support import NOW, azure_seams, keyvault, make_cert  # noqa: F401
 

@@ -10,7 +10,7 @@ import pytest
 
 from scanner.model import Certificate, ValidationRecord
 from scanner.rules.engine import evaluate
-from scanner.rules.loader import load_rules
+from scanner.packs.loader import load_rules
 from tests.conftest import LANDING_ZONE, REPO
 
 AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)

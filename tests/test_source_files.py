@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 from scanner.collect import SourceOptions
 from scanner.collect.files import build
 from scanner.collect.runner import collect
-from scanner.problems import InputError
+from scanner.inputs.problems import InputError
 from sources_support import NOW, make_cert
 
 

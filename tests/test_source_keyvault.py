@@ -10,7 +10,7 @@ import pytest
 from scanner.collect import SourceOptions
 from scanner.collect.azure_keyvault import build, calendar_months
 from scanner.collect.runner import collect
-from scanner.problems import InputError
+from scanner.inputs.problems import InputError
 from scanner.simulate.azure_keyvault_fake import LifetimeAction, Policy
 from sources_support import NOW, azure_seams, keyvault, make_cert  # noqa: F401
 

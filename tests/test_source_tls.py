@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import hashes
 from scanner.collect import SourceOptions
 from scanner.collect.runner import collect
 from scanner.collect.tls import Endpoint, build, hostname_matches, parse_endpoint, read_endpoints_file
-from scanner.problems import InputError
+from scanner.inputs.problems import InputError
 from sources_support import NOW, free_port, leaf_pems, make_cert, pki, silent_server, tls_servers  # noqa: F401
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from scanner.cli import run
 from scanner.collect.azure_keyvault import calendar_months
-from scanner.inventory import load_inventory
+from scanner.inputs.inventory_file import load_inventory
 from scanner.simulate.azure_keyvault_fake import LifetimeAction, Policy
 from sources_support import (NOW, azure_seams, free_port, keyvault, leaf_pems, make_cert, pki,  # noqa: F401
                              tls_servers)

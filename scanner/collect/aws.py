@@ -8,16 +8,20 @@ CollectionError for that unit, with its coverage marked incomplete, and the rest
 
 from __future__ import annotations
 
-from scanner.collect import SourceOptions, Unit, UnitResult
-from scanner.collect import aws_acm, aws_iam
-from scanner.collect.aws_dns import CnameResolver, ValidationChecker, parse_resolver_address
-from scanner.collect.aws_org import DEFAULT_GLOBAL_REGION, AccountUnreachable, AwsEstate
-from scanner.collect.aws_usage import CLOUDFRONT, usage_indexes
+from typing import TYPE_CHECKING
+
+from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.model import Certificate, CollectionError, Coverage
+
+if TYPE_CHECKING:  # the modules below need boto3: imported where used, so --aws is listed without it
+    from scanner.collect.aws_dns import ValidationChecker
+    from scanner.collect.aws_org import AwsEstate
+
+ACM, IAM = "aws.acm", "aws.iam"
 
 
 class AcmCollector:
-    source = aws_acm.SOURCE
+    source = ACM
 
     def __init__(self, estate: AwsEstate, checker: ValidationChecker):
         self.estate = estate
@@ -31,6 +35,8 @@ class AcmCollector:
         return units, list(found.errors)  # estate-wide errors are reported once, here
 
     def collect(self, unit: Unit) -> UnitResult:
+        from scanner.collect import aws_acm
+        from scanner.collect.aws_org import AccountUnreachable
         account, region = unit.payload
         try:
             acm = self.estate.client(account, "acm", region)
@@ -49,7 +55,7 @@ class AcmCollector:
 
 
 class IamCollector:
-    source = aws_iam.SOURCE
+    source = IAM
 
     def __init__(self, estate: AwsEstate):
         self.estate = estate
@@ -60,6 +66,9 @@ class IamCollector:
                 for account in found.accounts], []
 
     def collect(self, unit: Unit) -> UnitResult:
+        from scanner.collect import aws_iam
+        from scanner.collect.aws_org import DEFAULT_GLOBAL_REGION, AccountUnreachable
+        from scanner.collect.aws_usage import CLOUDFRONT, usage_indexes
         account = unit.payload
         try:
             iam = self.estate.client(account, "iam", DEFAULT_GLOBAL_REGION)
@@ -76,6 +85,8 @@ class IamCollector:
 def build(options: SourceOptions) -> list:
     """Bad input (unknown profile, malformed region or resolver) raises InputError here,
     before anything is collected."""
+    from scanner.collect.aws_dns import CnameResolver, ValidationChecker, parse_resolver_address
+    from scanner.collect.aws_org import DEFAULT_GLOBAL_REGION, AwsEstate
     estate = AwsEstate(options)
     if options.dns_resolver:
         parse_resolver_address(options.dns_resolver)
@@ -86,3 +97,22 @@ def build(options: SourceOptions) -> list:
         concurrency=options.concurrency,
     )
     return [AcmCollector(estate, checker), IamCollector(estate)]
+
+
+SOURCE_SPEC = Source(
+    key="aws", names=(ACM, IAM), help="Collect from AWS (ACM, IAM, Route 53).", build=build,
+    options=(
+        Option("profile", ("--profile",), "AWS profile for a single-account scan.", config="profile"),
+        Option("regions", ("--regions",), "r1,r2 or 'all' (enabled regions).", "csv", config="regions"),
+        Option("all_accounts", ("--all-accounts",), "Every ACTIVE account of the Organization.", "switch",
+               config="all_accounts"),
+        Option("management_profile", ("--management-profile", "--ops-profile"),
+               "Profile that can list the Organization's accounts.", config="management_profile"),
+        Option("role_name", ("--role-name",), "Role assumed in each member account.",
+               default="OrganizationAccountAccessRole", config="role_name"),
+        Option("dns_resolver", ("--dns-resolver",),
+               "IP[:PORT] of the DNS resolver for validation records outside Route 53.", config="dns_resolver"),
+    ),
+    extra="aws", requires=("boto3",), units="account x region (ACM), account (IAM)",
+    identities={"aws_accounts": "account", "regions": "region"},
+)

@@ -27,7 +27,7 @@ import dns.resolver
 
 from scanner.collect.aws_errors import AWS_ERRORS, aws_error
 from scanner.model import Certificate, CollectionError, ValidationRecord
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 SOURCE = "aws.acm"
 RECORDS_PER_PAGE = 300  # ListResourceRecordSets maximum

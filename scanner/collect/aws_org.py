@@ -25,7 +25,7 @@ from botocore.exceptions import ProfileNotFound
 from scanner.collect import SourceOptions
 from scanner.collect.aws_errors import AWS_ERRORS, aws_error
 from scanner.model import CollectionError
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 SOURCE = "aws"
 ROLE_SESSION_NAME = "certscan"

@@ -31,10 +31,10 @@ from urllib.parse import urlsplit
 
 from cryptography import x509
 
-from scanner.collect import SourceOptions, Unit, UnitResult
+from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts
 from scanner.model import ONE_DAY, Certificate, CollectionError, Coverage
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 TOKEN_SCOPE = "https://vault.azure.net/.default"
 
@@ -303,14 +303,21 @@ def token_identity(credential: Any) -> dict[str, str]:
 
 
 def build(options: SourceOptions) -> list[KeyVaultCollector]:
-    try:
-        import azure.keyvault.certificates  # noqa: F401
-        import azure.mgmt.keyvault  # noqa: F401
-    except ModuleNotFoundError as exc:
-        raise InputError(Problem("--azure", f"{exc.name} is not installed (pip install 'certscan[azure]')")) from None
     if not options.vault_urls and not options.subscriptions:
         raise InputError(Problem("--azure", "give --vault-url URL or --subscription ID (each repeatable)"))
     urls = list(dict.fromkeys(normalize_vault_url(url) for url in options.vault_urls))
     subscriptions = list(dict.fromkeys(s.strip() for s in options.subscriptions if s.strip()))
     return [KeyVaultCollector(urls, subscriptions, credential=options.seams.get("azure.credential"),
                               transport=options.seams.get("azure.transport"))]
+
+
+SOURCE_SPEC = Source(
+    key="azure", names=(SOURCE,), help="Collect from Azure Key Vault.", build=build,
+    options=(
+        Option("vault_urls", ("--vault-url",), "Key Vault URL (repeatable).", "list", config="vault_urls"),
+        Option("subscriptions", ("--subscription",), "Azure subscription id: scan all its vaults (repeatable).",
+               "list", config="subscriptions"),
+    ),
+    extra="azure", requires=("azure.keyvault.certificates", "azure.mgmt.keyvault"), units="vault",
+    identities={"azure_subscriptions": "account", "regions": "region", "vault_urls": "vault"},
+)

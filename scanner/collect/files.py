@@ -37,10 +37,10 @@ from pathlib import Path
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
-from scanner.collect import SourceOptions, Unit, UnitResult
+from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts
 from scanner.model import Certificate, CollectionError, Coverage
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 SOURCE = "file"
 CERT_SUFFIXES = frozenset({".pem", ".crt", ".cer", ".cert", ".der", ".p7b", ".p7c", ".p12", ".pfx"})
@@ -381,3 +381,16 @@ def build(options: SourceOptions) -> list[FileCollector]:
         raise InputError(problems)
     max_bytes = int(options.seams.get("files.max_bytes", MAX_FILE_BYTES))
     return [FileCollector(list(dict.fromkeys(options.paths)), password, max_bytes)]
+
+
+SOURCE_SPEC = Source(
+    key="files", names=(SOURCE,), help="Certificate files and folders.", build=build, switch=False, section=False,
+    selects=("paths",),
+    options=(
+        Option("paths", ("--path",), "Certificate file or folder (repeatable; PEM, DER, PKCS#12).", "list",
+               config="paths"),
+        Option("pkcs12_password_env", ("--pkcs12-password-env",),
+               "Environment variable holding the PKCS#12 password.", config="pkcs12_password_env"),
+    ),
+    units="file", identities={"paths": "resource"},
+)

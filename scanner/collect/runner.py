@@ -4,24 +4,14 @@ a progress bar on stderr, and assembles the Inventory with its coverage and erro
 from __future__ import annotations
 
 import hashlib
-import importlib
 import sys
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from datetime import datetime
 
 from scanner.collect import Collector, SourceOptions, Unit, UnitResult
+from scanner.collect.registry import build_collectors
 from scanner.model import CollectionError, Coverage, Inventory
 from scanner.model import _cert_key, _error_key  # the saved inventory's order
-from scanner.problems import InputError
-
-# option -> module under scanner.collect that provides build(options) -> list[Collector]
-SOURCE_MODULES = {
-    "aws": "scanner.collect.aws",
-    "azure": "scanner.collect.azure_keyvault",
-    "paths": "scanner.collect.files",
-    "endpoints": "scanner.collect.tls",
-}
-
 
 def in_shard(unit_key: str, shard: tuple[int, int] | None) -> bool:
     """Stable partition: a unit belongs to one shard whatever order units are listed in."""
@@ -30,26 +20,6 @@ def in_shard(unit_key: str, shard: tuple[int, int] | None) -> bool:
     index, count = shard
     digest = int.from_bytes(hashlib.sha256(unit_key.encode()).digest()[:8], "big")
     return digest % count == index - 1
-
-
-def build_collectors(options: SourceOptions) -> list[Collector]:
-    wanted = {
-        "aws": options.aws,
-        "azure": options.azure,
-        "paths": bool(options.paths),
-        "endpoints": bool(options.endpoints or options.endpoints_file),
-    }
-    collectors: list[Collector] = []
-    for name, on in wanted.items():
-        if not on:
-            continue
-        try:
-            module = importlib.import_module(SOURCE_MODULES[name])
-        except ModuleNotFoundError as exc:
-            extra = {"aws": " (pip install 'certscan[aws]')", "azure": " (pip install 'certscan[azure]')"}.get(name, "")
-            raise InputError(f"source --{name} is not available: {exc.name} is not installed{extra}") from None
-        collectors.extend(module.build(options))
-    return collectors
 
 
 def _safe_collect(collector: Collector, unit: Unit) -> UnitResult:

@@ -19,6 +19,11 @@ aborting. From those errors:
   * ``hostname_match``: the leaf checked against the host with service-identity (RFC 6125:
     SAN DNS names with the usual wildcard rules; an IP address against the IP SANs; the
     subject CN is not used, as browsers do not);
+  * ``chain``: every certificate served above the leaf, as served (subject, issuer,
+    not_after, signature algorithm and hash, fingerprint, self_signed), and
+    ``chain_not_after`` the earliest expiry among them: an expiring intermediate breaks
+    clients as surely as an expiring leaf (CHAIN-001), and one signed with SHA-1 is weak
+    (SIG-001);
   * ``tls_version``: the protocol negotiated (every version the local OpenSSL offers is
     offered, weak ciphers included, at OpenSSL security level 0: the scanner observes, the
     rules judge). The same level applies to verification, so a weak key or a SHA-1
@@ -42,10 +47,10 @@ from dataclasses import dataclass, field
 
 from cryptography import x509
 
-from scanner.collect import SourceOptions, Unit, UnitResult
-from scanner.collect.x509facts import certificate_facts
-from scanner.model import Certificate, CollectionError, Coverage
-from scanner.problems import InputError, Problem
+from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
+from scanner.collect.x509facts import certificate_facts, chain_entry
+from scanner.model import Certificate, ChainCertificate, CollectionError, Coverage
+from scanner.inputs.problems import InputError, Problem
 
 SOURCE = "tls"
 DEFAULT_PORT = 443
@@ -239,7 +244,9 @@ def hostname_matches(cert: x509.Certificate, endpoint: Endpoint) -> bool:
 def endpoint_record(endpoint: Endpoint, served: Served) -> Certificate:
     leaf = served.chain[0]
     codes = {code for _, code in served.verify_errors}
+    above = [ChainCertificate(**chain_entry(cert)) for cert in served.chain[1:]]
     return Certificate(
+        chain=above, chain_not_after=min((c.not_after for c in above), default=None),
         id=endpoint.label, source=SOURCE, hostname=endpoint.host, in_use=True,  # it is being served
         hostname_match=hostname_matches(leaf, endpoint),
         chain_complete=not codes & INCOMPLETE_CHAIN_ERRORS,
@@ -301,3 +308,14 @@ def build(options: SourceOptions) -> list[TlsCollector]:
     unique = list(dict.fromkeys(endpoints))
     timeout = float(options.seams.get("tls.timeout", DEFAULT_TIMEOUT))
     return [TlsCollector(unique, ca_bundle_from(options), timeout)]
+
+
+SOURCE_SPEC = Source(
+    key="tls", names=(SOURCE,), help="Live TLS endpoints.", build=build, switch=False, section=False,
+    selects=("endpoints", "endpoints_file"),
+    options=(
+        Option("endpoints", ("--endpoint",), "Live TLS endpoint HOST:PORT (repeatable).", "list", config="endpoints"),
+        Option("endpoints_file", ("--endpoints-file",), "File with one HOST:PORT per line."),
+    ),
+    units="host:port", identities={"endpoints": "resource"},
+)

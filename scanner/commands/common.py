@@ -9,34 +9,40 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from scanner.collect import SourceOptions
+from scanner.collect import Option, SourceOptions, registry
 from scanner.model import NaiveDatetimeError, parse_time
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 _PANEL = "Sources"
 
-# name -> (annotation, default). Each becomes a keyword option of every command decorated
-# with @with_sources, and is gathered into one SourceOptions.
-SOURCE_PARAMS: dict[str, tuple[Any, Any]] = {
-    "inventory": (Annotated[Optional[str], typer.Option("--inventory", help="A saved inventory JSON (offline).", rich_help_panel=_PANEL)], None),
-    "aws": (Annotated[bool, typer.Option("--aws", help="Collect from AWS (ACM, IAM, Route 53).", rich_help_panel=_PANEL)], False),
-    "profile": (Annotated[Optional[str], typer.Option("--profile", help="AWS profile for a single-account scan.", rich_help_panel=_PANEL)], None),
-    "regions": (Annotated[Optional[str], typer.Option("--regions", help="r1,r2 or 'all' (enabled regions).", rich_help_panel=_PANEL)], None),
-    "all_accounts": (Annotated[bool, typer.Option("--all-accounts", help="Every ACTIVE account of the Organization.", rich_help_panel=_PANEL)], False),
-    "management_profile": (Annotated[Optional[str], typer.Option("--management-profile", "--ops-profile", help="Profile that can list the Organization's accounts.", rich_help_panel=_PANEL)], None),
-    "role_name": (Annotated[str, typer.Option("--role-name", help="Role assumed in each member account.", rich_help_panel=_PANEL)], "OrganizationAccountAccessRole"),
-    "dns_resolver": (Annotated[Optional[str], typer.Option("--dns-resolver", help="IP[:PORT] of the DNS resolver for validation records outside Route 53.", rich_help_panel=_PANEL)], None),
-    "azure": (Annotated[bool, typer.Option("--azure", help="Collect from Azure Key Vault.", rich_help_panel=_PANEL)], False),
-    "vault_url": (Annotated[Optional[list[str]], typer.Option("--vault-url", help="Key Vault URL (repeatable).", rich_help_panel=_PANEL)], None),
-    "subscription": (Annotated[Optional[list[str]], typer.Option("--subscription", help="Azure subscription id: scan all its vaults (repeatable).", rich_help_panel=_PANEL)], None),
-    "path": (Annotated[Optional[list[str]], typer.Option("--path", help="Certificate file or folder (repeatable; PEM, DER, PKCS#12).", rich_help_panel=_PANEL)], None),
-    "pkcs12_password_env": (Annotated[Optional[str], typer.Option("--pkcs12-password-env", help="Environment variable holding the PKCS#12 password.", rich_help_panel=_PANEL)], None),
-    "endpoint": (Annotated[Optional[list[str]], typer.Option("--endpoint", help="Live TLS endpoint HOST:PORT (repeatable).", rich_help_panel=_PANEL)], None),
-    "endpoints_file": (Annotated[Optional[str], typer.Option("--endpoints-file", help="File with one HOST:PORT per line.", rich_help_panel=_PANEL)], None),
-    "shard": (Annotated[Optional[str], typer.Option("--shard", help="I/N: collect the I-th of N stable partitions of the units.", rich_help_panel=_PANEL)], None),
-    "concurrency": (Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Units collected at once.", rich_help_panel=_PANEL)], 8),
-    "quiet": (Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=_PANEL)], False),
-}
+
+def _annotation(option: Option) -> Any:
+    extra = {"metavar": option.metavar} if option.metavar else {}
+    typ = {"switch": bool, "text": Optional[str], "csv": Optional[str], "list": Optional[list[str]]}[option.kind]
+    text = f"{option.help} [default: {option.default}]" if option.default and option.kind == "text" else option.help
+    return Annotated[typ, typer.Option(*option.flags, help=text, rich_help_panel=_PANEL, **extra)]
+
+
+def _source_params() -> dict[str, tuple[Any, Any]]:
+    """name -> (annotation, default). Each becomes a keyword option of every command decorated
+    with @with_sources, and is gathered into one SourceOptions: the shared ones, and each
+    registered source's own (a default is applied after the configuration file is read, so
+    an option left out on the command line does not hide the file's value)."""
+    params: dict[str, tuple[Any, Any]] = {
+        "inventory": (Annotated[Optional[str], typer.Option("--inventory", help="A saved inventory JSON (offline).", rich_help_panel=_PANEL)], None),
+    }
+    for source in registry.sources():
+        for option in source.all_options:
+            params[option.param] = (_annotation(option), False if option.kind == "switch" else None)
+    params.update({
+        "shard": (Annotated[Optional[str], typer.Option("--shard", help="I/N: collect the I-th of N stable partitions of the units.", rich_help_panel=_PANEL)], None),
+        "concurrency": (Annotated[int, typer.Option("--concurrency", min=1, max=256, help="Units collected at once.", rich_help_panel=_PANEL)], 8),
+        "quiet": (Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.", rich_help_panel=_PANEL)], False),
+    })
+    return params
+
+
+SOURCE_PARAMS = _source_params()
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -72,32 +78,41 @@ def split_list(values: list[str] | None) -> list[str]:
     return out
 
 
+def _given(value: Any) -> bool:
+    return value is not None and value is not False and value != []
+
+
 def build_sources(config: dict[str, Any] | None = None, **raw: Any) -> SourceOptions:
+    """The command line's SOURCES options over the configuration file's, over the defaults."""
     config = config or {}
-    aws_cfg = config.get("aws") or {}
-    azure_cfg = config.get("azure") or {}
-    regions = split_list([raw["regions"]] if raw.get("regions") else aws_cfg.get("regions"))
+    values: dict[str, Any] = {}
+    for source in registry.sources():
+        part = (config.get(source.key) or {}) if source.section else config
+        for option in source.all_options:
+            value = raw.get(option.param)
+            if option.kind == "csv" and _given(value):
+                value = split_list([value])
+            elif option.kind == "list" and _given(value):
+                value = list(value)
+            if not _given(value) and option.config and option.config in part:
+                value = part[option.config]
+                value = list(value) if option.kind in ("list", "csv") else value
+            if option.field == source.key and source.switch and source.section and part:
+                value = value or True  # a section in the file selects its source
+            if _given(value):
+                values[option.field] = value
     return SourceOptions(
         inventory=raw.get("inventory"),
-        aws=raw.get("aws") or bool(aws_cfg),
-        profile=raw.get("profile") or aws_cfg.get("profile"),
-        regions=regions,
-        all_accounts=raw.get("all_accounts") or aws_cfg.get("all_accounts", False),
-        management_profile=raw.get("management_profile") or aws_cfg.get("management_profile"),
-        role_name=(raw.get("role_name") if raw.get("role_name") != "OrganizationAccountAccessRole" else None)
-        or aws_cfg.get("role_name", "OrganizationAccountAccessRole"),
-        dns_resolver=raw.get("dns_resolver") or aws_cfg.get("dns_resolver"),
-        azure=raw.get("azure") or bool(azure_cfg),
-        vault_urls=list(raw.get("vault_url") or azure_cfg.get("vault_urls") or []),
-        subscriptions=list(raw.get("subscription") or azure_cfg.get("subscriptions") or []),
-        paths=list(raw.get("path") or config.get("paths") or []),
-        pkcs12_password_env=raw.get("pkcs12_password_env") or config.get("pkcs12_password_env"),
-        endpoints=list(raw.get("endpoint") or config.get("endpoints") or []),
-        endpoints_file=raw.get("endpoints_file"),
         shard=parse_shard(raw.get("shard")),
         concurrency=raw.get("concurrency") or config.get("concurrency", 8),
         quiet=bool(raw.get("quiet")),
+        **values,
     )
+
+
+def sources_phrase() -> str:
+    """The options that name something to scan, for messages: '--inventory, --aws, ...'."""
+    return ", ".join(["--inventory", *(source.flag for source in registry.sources())])
 
 
 def with_sources(func):

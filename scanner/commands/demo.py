@@ -18,7 +18,7 @@ def demo(
 ):
     """Simulate an AWS Organization, a Key Vault and a certificate folder; scan them; write every report."""
     try:
-        from scanner.demo import DEMO_INVENTORY, DemoSize, run_demo, story
+        from scanner.usecases.demo import DEMO_INVENTORY, DemoSize, run_demo, story
     except ModuleNotFoundError as exc:  # moto and the Azure SDK are the demo extra
         raise typer.BadParameter(f"the demo needs {exc.name}: pip install 'certscan[demo]'") from None
     console = Console()

@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
-from scanner.config import load_config, pick
-from scanner.gate import EXIT_INCOMPLETE, EXIT_OK
+from scanner.inputs.config import load_config, pick
+from scanner.evaluate.gate import EXIT_INCOMPLETE, EXIT_OK
 from scanner.model import Inventory
-from scanner.pipeline import gather, now
+from scanner.usecases.scan import gather, now
 from scanner.report import inventory_view
 
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuration YAML file.")]

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from scanner.inventory import DEFAULT_MAX_SKEW, load_inventory, merge_inventories, save_inventory
+from scanner.inputs.inventory_file import DEFAULT_MAX_SKEW, load_inventory, merge_inventories, save_inventory
 
 
 def merge(

@@ -15,16 +15,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from scanner.commands.common import build_sources, parse_as_of, with_sources
+from scanner.commands.common import build_sources, parse_as_of, sources_phrase, with_sources
 from scanner.commands.invocation import invocation_arguments
 from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, ConfigOpt, FrameworkOpt, OutputDirOpt, ParamOpt, RulesOpt,
                                    WaiversOpt)
-from scanner.controls import check_frameworks
-from scanner.config import load_config, params_as_pairs, pick
-from scanner.gate import EXIT_INCOMPLETE, EXIT_OK
-from scanner.mail import Attachment, build_message, check_addresses, send, smtp_settings
-from scanner.pipeline import ScanSettings, run_scan
-from scanner.problems import InputError, Problem
+from scanner.packs.frameworks import check_frameworks
+from scanner.inputs.config import load_config, params_as_pairs, pick
+from scanner.evaluate.gate import EXIT_INCOMPLETE, EXIT_OK
+from scanner.notify.mail import Attachment, build_message, check_addresses, send, smtp_settings
+from scanner.usecases.scan import ScanSettings, run_scan
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report import expiring as expiring_export
 from scanner.report import findings, html, markdown
@@ -107,8 +107,7 @@ def report(
         scan_report.frameworks = frameworks
     else:
         if not build_sources(cfg, **source_args).any_source:
-            raise InputError(Problem(None, "nothing to report: give --results FILE, or SOURCES "
-                                           "(--inventory, --aws, --azure, --path, --endpoint)"))
+            raise InputError(Problem(None, f"nothing to report: give --results FILE, or SOURCES ({sources_phrase()})"))
         scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
                                         bool(pick(allow_partial, cfg, "allow_partial", False)), [], frameworks)
     _announce(_write_human_reports(scan_report, out, mode, days))
@@ -145,7 +144,7 @@ def triage(
     mail = smtp_settings(smtp_host, smtp_port, smtp_tls, smtp_user, smtp_password, smtp_from, smtp_ca_file) \
         if recipients else None
     if not build_sources(cfg, **source_args).any_source:
-        raise InputError(Problem(None, "nothing to triage: give SOURCES (--inventory, --aws, --azure, --path, --endpoint)"))
+        raise InputError(Problem(None, f"nothing to triage: give SOURCES ({sources_phrase()})"))
     scan_report, code = _fresh_scan(cfg, source_args, rules, param, waivers, as_of, out,
                                      bool(pick(allow_partial, cfg, "allow_partial", False)), ["json"])
     digest = build_digest(scan_report, days)

@@ -8,14 +8,14 @@ from rich.console import Console
 from rich.table import Table
 
 from scanner.commands.scan import ConfigOpt, FrameworkOpt, ParamOpt, RulesOpt, WaiversOpt
-from scanner.config import load_config, params_as_pairs, pick
-from scanner.controls import check_frameworks, control_verdicts, load_catalogs, matrix_rows, verdict_totals
+from scanner.inputs.config import load_config, params_as_pairs, pick
+from scanner.packs.frameworks import check_frameworks, control_verdicts, load_catalogs, matrix_rows, verdict_totals
 from scanner.model import format_time
 from scanner.report.escape import console as esc
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 from scanner.report.results_json import read as read_results
-from scanner.rules.loader import load_rules, parse_param_overrides
-from scanner.waivers import load_waivers
+from scanner.packs.loader import load_rules, parse_param_overrides
+from scanner.evaluate.waivers import load_waivers
 
 rules_app = typer.Typer(help="List the loaded rules or show one.", no_args_is_help=True)
 

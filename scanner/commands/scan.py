@@ -9,11 +9,11 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.config import load_config, params_as_pairs, pick
-from scanner.controls import check_frameworks
-from scanner.gate import FAIL_ON_CHOICES
-from scanner.pipeline import ScanSettings, run_scan
-from scanner.problems import InputError, Problem
+from scanner.inputs.config import load_config, params_as_pairs, pick
+from scanner.packs.frameworks import check_frameworks
+from scanner.evaluate.gate import FAIL_ON_CHOICES
+from scanner.usecases.scan import ScanSettings, run_scan
+from scanner.inputs.problems import InputError, Problem
 from scanner.report.console import print_summary
 from scanner.evidence.signing import load_private_key
 

@@ -32,10 +32,11 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scanner.evidence import signing
-from scanner import resources
+from scanner.inputs import resources
+from scanner.collect import registry
 from scanner.model import format_time
-from scanner.outputs import dumps_json, write_bytes
-from scanner.problems import InputError, Problem
+from scanner.report.atomic import dumps_json, write_bytes
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport
 from scanner.report import control_matrix, findings, html, junit, markdown, oscal, sarif
 from scanner.report.results_json import results_document
@@ -65,7 +66,7 @@ def _unique(name: str, taken: set[str]) -> str:
 
 def _read_as_used(path: str | Path, option: str, expected_sha256: str | None = None) -> bytes:
     try:
-        data = Path(path).read_bytes()
+        data = (Path(path) if isinstance(path, str) else path).read_bytes()  # a shipped pack is a Traversable
     except OSError as exc:
         raise InputError(Problem(str(path), f"{option}: cannot read it back for the evidence bundle: {exc}")) from None
     if expected_sha256 and sha256(data) != expected_sha256:
@@ -87,19 +88,11 @@ def pack_files(report: ScanReport) -> tuple[dict[str, bytes], list[dict[str, Any
 
 
 def identities(report: ScanReport) -> dict[str, Any]:
-    """Who and what was scanned, from the coverage (every unit reached, count 0 included)."""
-    def values(key: str, prefix: str = "") -> list[str]:
-        return sorted({str(c[key]) for c in report.coverage
-                       if c.get(key) and str(c.get("source", "")).startswith(prefix)})
-
+    """Who and what was scanned, from the coverage (every unit reached, count 0 included);
+    each source declares which of its coverage fields name it (collect.registry)."""
     return {
-        "sources": values("source"),
-        "aws_accounts": values("account", "aws."),
-        "azure_subscriptions": values("account", "azure."),
-        "regions": values("region"),
-        "vault_urls": values("vault"),
-        "paths": values("resource", "file"),
-        "endpoints": values("resource", "tls"),
+        "sources": sorted({str(c["source"]) for c in report.coverage if c.get("source")}),
+        **registry.identities(report.coverage),
         "units": len(report.coverage),
         "details": report.sources,
     }

@@ -12,7 +12,7 @@ from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 ALGORITHM = "Ed25519"
 PASSWORD_ENV = "CERTSCAN_SIGN_KEY_PASSWORD"  # for an encrypted PEM private key

@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scanner.evidence import signing
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 from scanner.evidence.bundle import MANIFEST, SIGNATURE
-from scanner.schema_check import check
+from scanner.inputs.schema_check import check
 
 MANIFEST_SCHEMA = "evidence-manifest.schema.json"
 

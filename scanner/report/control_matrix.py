@@ -2,7 +2,7 @@
 verdict (scanner.controls.control_verdicts), the rules mapped to it and the basis of each
 mapping, the pass/fail/waived/error counts and the failing resources.
 
-It reuses scanner.controls.matrix_rows, which reads compiled rules; a ScanReport carries the
+It reuses scanner.packs.frameworks.matrix_rows, which reads compiled rules; a ScanReport carries the
 rules as dicts (they may come from a saved results file), so each is adapted here.
 """
 
@@ -13,8 +13,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.controls import ControlRef, ControlVerdict, Framework, control_verdicts, load_catalogs, matrix_rows
-from scanner.problems import InputError
+from scanner.packs.frameworks import ControlRef, ControlVerdict, Framework, control_verdicts, load_catalogs, matrix_rows
+from scanner.inputs.problems import InputError
 from scanner.report import ScanReport
 from scanner.report.escape import csv_cell
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner import clock
+from scanner.usecases import clock
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, Result, parse_time
-from scanner.controls import ControlVerdict, verdict_totals
+from scanner.packs.frameworks import ControlVerdict, verdict_totals
 from scanner.report import ScanReport
 from scanner.report.control_matrix import framework_names, report_verdicts
 from scanner.report.scope import build_scope
@@ -122,7 +122,7 @@ class Digest:
 
 
 def generated_at(report: ScanReport) -> datetime:
-    """When the report was produced: the scan's end, else now (see scanner.clock)."""
+    """When the report was produced: the scan's end, else now (see scanner.usecases.clock)."""
     return (report.finished_at or clock.now()).replace(microsecond=0)
 
 

@@ -7,7 +7,7 @@ import csv
 import io
 from pathlib import Path
 
-from scanner.outputs import write_text
+from scanner.report.atomic import write_text
 from scanner.report import ScanReport
 from scanner.report.digest import Digest, build_digest
 from scanner.report.findings import safe_cell

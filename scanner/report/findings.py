@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import SEVERITY_RANK, format_time
-from scanner.outputs import write_json, write_text
+from scanner.report.atomic import write_json, write_text
 from scanner.report import ScanReport
 
 CSV_FILE = "certscan-findings.csv"

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, STATUSES, Result, format_time
+from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, STATUSES, Result, days_in_words, format_time
 from scanner.report import ScanReport
 from scanner.report.results_json import read
 
@@ -80,7 +80,7 @@ def _expiry(context: dict[str, Any]) -> str:
     days = context.get("days_to_expiry")
     if bucket is None:
         return "unknown"
-    return md_text(bucket if days is None else f"{bucket} ({days} d)")
+    return md_text(bucket if days is None else f"{bucket} ({days_in_words(days)})")
 
 
 def _headline(report: ScanReport) -> list[str]:

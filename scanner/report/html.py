@@ -12,8 +12,8 @@ from html import escape
 from pathlib import Path
 from typing import Iterable
 
-from scanner.model import SEVERITIES, format_time
-from scanner.outputs import write_text
+from scanner.model import SEVERITIES, days_in_words, format_time
+from scanner.report.atomic import write_text
 from scanner.report import ScanReport
 from scanner.report.digest import Digest, build_digest, location_of
 
@@ -231,9 +231,10 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
         parts.append(f'<p class="note">… and {len(d.owners) - limit} more (the technical report lists all).</p>')
 
     parts.append(f"<h2>Certificates expiring within {d.days} days (expired included)</h2>")
-    expiring = [(x.days_to_expiry, x.bucket, x.resource_id, x.domain, x.where, x.owner) for x in d.expiring]
+    expiring = [(days_in_words(x.days_to_expiry), x.bucket, x.resource_id, x.domain, x.where, x.owner)
+                for x in d.expiring]
     shown = expiring if limit is None else expiring[:limit * 2]
-    parts.append(_table(["Days", "Bucket", "Resource", "Domain", "Where", "Owner"], shown, numeric=[0], wide=True))
+    parts.append(_table(["Expiry", "Bucket", "Resource", "Domain", "Where", "Owner"], shown, wide=True))
     if len(shown) < len(expiring):
         parts.append(f'<p class="note">{len(expiring) - len(shown)} more in the appendix.</p>')
 
@@ -263,7 +264,7 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
         parts.append("<p>No failing, waived or undecided result.</p>")
     if len(shown) < len(expiring):
         parts.append(f"<h2>Appendix: certificates expiring within {d.days} days</h2>")
-        parts.append(_table(["Days", "Bucket", "Resource", "Domain", "Where", "Owner"], expiring, numeric=[0], wide=True))
+        parts.append(_table(["Expiry", "Bucket", "Resource", "Domain", "Where", "Owner"], expiring, wide=True))
     parts.append("</section></body></html>")
     return "\n".join(parts) + "\n"
 

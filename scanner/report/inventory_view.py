@@ -14,7 +14,7 @@ from typing import Any
 from rich.table import Table
 
 from scanner.model import Certificate, Inventory, days_to_expiry, expiry_bucket, format_time
-from scanner.outputs import write_json, write_text
+from scanner.report.atomic import write_json, write_text
 from scanner.report.console import BUCKET_STYLE
 
 DNS_STATUS_ORDER = {"missing": 0, "mismatch": 1, "unknown": 2, "present": 3}

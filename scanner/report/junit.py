@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import Result, format_time
-from scanner.outputs import write_bytes
+from scanner.report.atomic import write_bytes
 from scanner.report import ScanReport
 
 JUNIT_FILE = "certscan-junit.xml"

@@ -14,8 +14,8 @@ import re
 from pathlib import Path
 from typing import Iterable
 
-from scanner.model import SEVERITIES, format_time
-from scanner.outputs import write_text
+from scanner.model import SEVERITIES, days_in_words, format_time
+from scanner.report.atomic import write_text
 from scanner.report import ScanReport
 from scanner.report.digest import Digest, build_digest, location_of
 
@@ -107,8 +107,8 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
     lines += ["", f"## Certificates expiring within {d.days} days (expired included)", ""]
     shown, more = _limited(d.expiring, limit and limit * 2)
     if shown:
-        lines += table(["Days", "Bucket", "Resource", "Domain", "Where", "Owner"],
-                       [(e.days_to_expiry, e.bucket, e.resource_id, e.domain, e.where, e.owner) for e in shown])
+        lines += table(["Expiry", "Bucket", "Resource", "Domain", "Where", "Owner"],
+                       [(days_in_words(e.days_to_expiry), e.bucket, e.resource_id, e.domain, e.where, e.owner) for e in shown])
         if more:
             lines.append(f"\n… and {more} more.")
     else:

@@ -28,9 +28,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.controls import NOT_SATISFIED, SATISFIED, WITH_EXCEPTIONS
+from scanner.packs.frameworks import NOT_SATISFIED, SATISFIED, WITH_EXCEPTIONS
 from scanner.model import format_time, parse_time
-from scanner.outputs import dumps_json, write_bytes
+from scanner.report.atomic import dumps_json, write_bytes
 from scanner.report import ScanReport
 from scanner.report.control_matrix import framework_names, report_verdicts
 from scanner.report.escape import visible

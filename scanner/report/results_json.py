@@ -7,12 +7,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from scanner.inventory import save_inventory
+from scanner.inputs.inventory_file import save_inventory
 from scanner.model import Result, format_time, parse_time
-from scanner.outputs import write_json
-from scanner.problems import InputError, Problem
+from scanner.report.atomic import write_json
+from scanner.inputs.problems import InputError, Problem
 from scanner.report import INVENTORY_FILE, RESULTS_FILE, ScanReport
-from scanner.yamlfile import load_json
+from scanner.inputs.yamlfile import load_json
 
 
 def results_document(report: ScanReport) -> dict[str, Any]:

@@ -30,7 +30,7 @@ import attr
 import sarif_om as om
 
 from scanner.model import SEVERITY_RANK, Result, format_time
-from scanner.outputs import write_bytes
+from scanner.report.atomic import write_bytes
 from scanner.report import ScanReport
 
 SARIF_FILE = "certscan.sarif"

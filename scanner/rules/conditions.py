@@ -5,7 +5,12 @@ A condition is one of:
   {field: F, op: exists|absent}
   {field: F, op: any|all|none, where: CONDITION [, as: NAME]}   quantifiers over a list/dict field
   {all: [CONDITION, ...]}, {any: [CONDITION, ...]}, {not: CONDITION}
-V may be {param: NAME}, resolved when the rule is compiled. Quantifiers see each item of a
+V may be {param: NAME}, resolved when the rule is compiled, or {param: NAME, at: FIELD} for a
+schedule: a parameter listing [{from: TIMESTAMP, KEY: VALUE}, ...] (the first entry may omit
+`from`: it holds before every later one), whose entry in force at the certificate's FIELD (a
+timestamp) gives the value, e.g. the CA/B Forum maximum validity at not_before. Only
+ordering operators take a schedule; ``as: NAME`` on such a leaf keeps the entry in force for
+the message ({NAME.max_days}, {NAME.from}). Quantifiers see each item of a
 list of records as that record, each item of a list of strings as {value}, and each entry of
 a mapping (tags) as {key, value}. ``as: NAME`` keeps the items that decided a quantifier
 (matching for any/none, not matching for all) so the message can name them: {NAME.record_name}.
@@ -33,7 +38,8 @@ from functools import partial
 from itertools import compress
 from typing import Any
 
-from scanner.model import DATETIME_FIELDS, FACT_FIELDS, FIELD_KINDS, NaiveDatetimeError, ValidationRecord, parse_time
+from scanner.model import (CHAIN_FIELD_KINDS, DATETIME_FIELDS, FACT_FIELDS, FIELD_KINDS, ChainCertificate, NaiveDatetimeError,
+                           ValidationRecord, format_time, parse_time)
 from scanner.rules.facts import CAPTURES, CERT, DERIVED, capture as store_capture
 
 Outcomes = list  # one per row: True, False or a MissingValue
@@ -43,9 +49,10 @@ Values = Callable[[list], Iterable[Any]]  # the value of one field for each row,
 # How a quantifier sees the items of each list or mapping field: a validation record as its
 # fields, a string (sans, in_use_by) as {value}, a tag as {key, value}. Items are read in
 # place (no dict per item): this runs for every certificate.
-ITEM_KINDS = {"validation": "record", "tags": "pair", "sans": "scalar", "in_use_by": "scalar"}
+ITEM_KINDS = {"validation": "record", "chain": "chain", "tags": "pair", "sans": "scalar", "in_use_by": "scalar"}
 ITEM_KIND_FIELDS: dict[str, frozenset[str]] = {
     "record": frozenset(ValidationRecord.__dataclass_fields__),
+    "chain": frozenset(ChainCertificate.__dataclass_fields__),
     "pair": frozenset({"key", "value"}),
     "scalar": frozenset({"value"}),
 }
@@ -155,6 +162,15 @@ class ConditionCompiler:
         return self._leaf(cond, path, item_kind)
 
     def _value(self, raw: Any, path: str) -> tuple[bool, Any]:
+        if isinstance(raw, dict) and set(raw) == {"param", "at"}:
+            ok, table = self._value({"param": raw["param"]}, path)
+            if not ok:
+                return False, None
+            schedule, why = Schedule.build(table, raw["at"])
+            if schedule is None:
+                self.problem(f"{path}.value", f"parameter {raw['param']!r} is not a schedule: {why}")
+                return False, None
+            return True, schedule
         if isinstance(raw, dict) and set(raw) == {"param"}:
             name = raw["param"]
             if name not in self.params:
@@ -199,9 +215,14 @@ class ConditionCompiler:
         ok, value = self._value(cond["value"], path)
         if not ok:
             return _never
+        if isinstance(value, Schedule) or cond.get("as"):
+            return self._scheduled(cond, path, value, raw_values)
         if top_level and "." in field and FIELD_KINDS[head] != "mapping":
             return self.problem(f"{path}.field", f"{head} has no parts: only a mapping field (tags) takes a dotted name")
-        kind = FIELD_KINDS[head] if top_level and "." not in field else "text"
+        if top_level:
+            kind = FIELD_KINDS[head] if "." not in field else "text"
+        else:
+            kind = CHAIN_FIELD_KINDS[head] if item_kind == "chain" else "text"
         mismatch = _kind_mismatch(op, field, kind, value)
         if mismatch:
             return self.problem(f"{path}.value", mismatch)
@@ -250,6 +271,90 @@ class ConditionCompiler:
 
             return lambda rows: [search(v) is not None if v.__class__ is str else matches(v) for v in raw_values(rows)]
         return self.problem(f"{path}.op", f"unknown operator {op!r}")
+
+
+    def _scheduled(self, cond: dict, path: str, schedule: Any, values: Values) -> Condition:
+        """An ordering leaf whose bound is the schedule entry in force at another field."""
+        field, op, capture = cond["field"], cond["op"], cond.get("as")
+        if not isinstance(schedule, Schedule):
+            return self.problem(f"{path}.as", "'as' on a comparison keeps a schedule entry: the value must be "
+                                "{param: NAME, at: FIELD}")
+        if op not in _ORDERING:
+            return self.problem(f"{path}.op", f"a schedule bound needs lt, le, gt or ge, not {op!r}")
+        if FIELD_KINDS.get(field) != "number" or schedule.at not in DATETIME_FIELDS:
+            return self.problem(f"{path}.value", f"a schedule compares a number field at a timestamp field "
+                                f"(got {field} at {schedule.at})")
+        if capture:
+            if capture in FACT_FIELDS or capture == "params":
+                return self.problem(f"{path}.as", f"'as: {capture}' would hide a field; choose another name")
+            self.captures.add(capture)
+        compare, at_values = _ORDERING[op], _values(schedule.at, None)
+        missing, missing_at = MissingValue(field), MissingValue(schedule.at)
+
+        def scheduled(rows: list) -> Outcomes:
+            out: Outcomes = []
+            for row, v, moment in zip(rows, values(rows), at_values(rows)):
+                entry = None if moment is None else schedule.entry_at(moment)
+                if capture:
+                    store_capture(row, capture, [entry.shown] if entry else [])
+                if moment is None:
+                    out.append(missing_at)
+                elif v is None:
+                    out.append(missing)
+                else:  # before the schedule's first date nothing was set: nothing to exceed
+                    out.append(True if entry is None else compare(v, entry.value))
+            return out
+
+        return _uncertain(scheduled)
+
+
+class _Entry:
+    __slots__ = ("start", "value", "shown")
+
+    def __init__(self, start: datetime | None, value: Any, shown: dict):
+        self.start, self.value, self.shown = start, value, shown
+
+
+class Schedule:
+    """A parameter [{from: TIMESTAMP, KEY: NUMBER}, ...] read as the value in force at a time."""
+
+    def __init__(self, at: str, entries: list[_Entry]):
+        self.at, self.entries = at, entries
+        self.starts = [e.start for e in entries]
+
+    @classmethod
+    def build(cls, table: Any, at: str) -> tuple[Schedule | None, str]:
+        if not isinstance(table, list) or not table:
+            return None, "expected a list of {from: TIMESTAMP, KEY: NUMBER} entries"
+        entries: list[_Entry] = []
+        for i, item in enumerate(table):
+            keys = set(item) - {"from"} if isinstance(item, dict) else set()
+            if len(keys) != 1:
+                return None, f"entry {i} needs 'from' and exactly one value key, got {item!r}"
+            (key,) = keys
+            value = item[key]
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or value != value:
+                return None, f"entry {i}: {key} must be a number, got {value!r}"
+            if "from" not in item and i:
+                return None, f"entry {i} has no 'from' (only the first entry may omit it)"
+            try:
+                start = parse_time(item["from"]) if "from" in item else None
+            except (ValueError, TypeError, OverflowError, NaiveDatetimeError) as exc:
+                return None, f"entry {i}: 'from' {item.get('from')!r} is not a timestamp ({exc})"
+            if entries and entries[-1].start is not None and start <= entries[-1].start:
+                return None, f"entry {i}: dates must increase"
+            shown = {"from": format_time(start) if start else "the start", key: value}
+            entries.append(_Entry(start, value, shown))
+        return cls(at, entries), ""
+
+    def entry_at(self, moment: datetime) -> _Entry | None:
+        found = None
+        for entry in self.entries:  # a handful of entries: a scan beats bisect's setup
+            if entry.start is None or entry.start <= moment:
+                found = entry
+            else:
+                break
+        return found
 
 
 _KIND_WORDS = {"text": "text", "number": "a number", "boolean": "true or false", "timestamp": "a timestamp",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.controls import ControlRef
+from scanner.packs.frameworks import ControlRef
 from scanner.rules.conditions import Condition
 from scanner.rules.template import Template
 

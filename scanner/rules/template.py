@@ -1,5 +1,8 @@
-"""Rule messages: "{domain} expires in {days_to_expiry} days". Plain field substitution,
-parsed once; no expressions, no format specs, no attribute access beyond one dotted step."""
+"""Rule messages: "{domain} {expiry}". Plain field substitution, parsed once; no
+expressions, no format specs, no attribute access beyond one dotted step.
+
+Besides the certificate fields, params and captures, a message may use {expiry}: the
+expiry in words ("expired 35 days ago", "expires today", "expires in 12 days")."""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from scanner.model import FACT_FIELDS, format_time
-from scanner.rules.facts import lookup
+from scanner.model import FACT_FIELDS, expiry_in_words, format_time
+from scanner.rules.facts import BUCKET, DAYS, lookup
+
+# Message-only fields: words made from the record, for people (rules cannot test them).
+EXPIRY = "expiry"
 
 
 def _show(value: Any) -> str:
@@ -67,13 +73,16 @@ class Template:
             if head == "params":
                 add(_show(params.get(sub) if sub else params))
             elif head is not None:
-                add(_reader(head, sub))
+                add(_reader(head, sub, captured=head not in FACT_FIELDS and head != "resource_id"))
         parts = tuple(pieces)
         return lambda rec: "".join([piece if piece.__class__ is str else piece(rec) for piece in parts])
 
 
-def _reader(head: str, sub: str | None) -> Callable[[list], str]:
-    """Reads and shows one {head} or {head.sub} of a record (see rules.facts.lookup)."""
+def _reader(head: str, sub: str | None, captured: bool = False) -> Callable[[list], str]:
+    """Reads and shows one {head} or {head.sub} of a record (see rules.facts.lookup). A
+    capture that kept nothing shows as "none", not "unknown": nothing was found."""
+    if head == EXPIRY:
+        return lambda rec: expiry_in_words(rec[DAYS], rec[BUCKET] == "EXPIRED")
     if sub is None:
         def whole(rec: list) -> str:
             value = lookup(rec, head)
@@ -82,6 +91,8 @@ def _reader(head: str, sub: str | None) -> Callable[[list], str]:
 
     def part(rec: list) -> str:
         value = lookup(rec, head)
+        if value is None and captured:
+            return "none"
         if isinstance(value, list):
             value = [item.get(sub) if isinstance(item, dict) else getattr(item, sub, item) for item in value]
         elif isinstance(value, dict):
@@ -94,4 +105,4 @@ def _reader(head: str, sub: str | None) -> Callable[[list], str]:
 
 
 def allowed_heads(captures: set[str]) -> frozenset[str]:
-    return FACT_FIELDS | {"params", "resource_id"} | frozenset(captures)
+    return FACT_FIELDS | {"params", "resource_id", EXPIRY} | frozenset(captures)

@@ -12,7 +12,7 @@ import pytest
 from aws_helpers import LoopbackDns, inventory_of, small_org
 from scanner.cli import run
 from scanner.collect.aws_dns import normalize_name
-from scanner.inventory import load_inventory, save_inventory
+from scanner.inputs.inventory_file import load_inventory, save_inventory
 from scanner.model import Certificate, CollectionError, Coverage, Inventory, ValidationRecord
 from scanner.simulate.aws_landing_zone import Problems, freezegun_clock
 

@@ -10,7 +10,7 @@ from aws_helpers import LoopbackDns
 from scanner.collect.aws_dns import (CnameResolver, HostedZone, ValidationChecker, classify, normalize_name,
                                      parse_resolver_address, zones_for)
 from scanner.model import Certificate, ValidationRecord
-from scanner.problems import InputError
+from scanner.inputs.problems import InputError
 
 VALUE = "_abc.acm-validations.aws."
 

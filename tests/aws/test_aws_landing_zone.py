@@ -12,7 +12,7 @@ from aws_helpers import inventory_of
 from aws_helpers import MISSION_RULES
 from scanner.cli import run
 from scanner.model import parse_time
-from scanner.resources import builtin_pack_paths
+from scanner.inputs.resources import builtin_pack_paths
 from scanner.simulate.aws_landing_zone import LandingZoneSpec, Problems, build_landing_zone, freezegun_clock
 
 MISSION_RULE_IDS = ("ACM-003", "IAM-001", "DNS-001", "WILDCARD-001", "TAG-001")

@@ -7,7 +7,7 @@ import shutil
 import zipfile
 from pathlib import Path
 
-from scanner.demo import DemoSize, regenerate_samples, run_demo, story
+from scanner.usecases.demo import DemoSize, regenerate_samples, run_demo, story
 from scanner.evidence.verify import verify_bundle
 
 REPO = Path(__file__).resolve().parents[2]

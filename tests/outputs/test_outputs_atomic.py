@@ -9,7 +9,7 @@ import os
 import jsonschema
 import pytest
 
-from scanner import outputs
+from scanner.report import atomic as outputs
 from scanner.report import junit, results_json
 from tests.outputs.outputs_support import run_in_repo, sarif_schema, scan_argv
 
@@ -34,7 +34,7 @@ class HalfWriter:
 
 
 def fail_writes_of(monkeypatch, target: str) -> None:
-    """Writes of `target` (through scanner.outputs) stop half-way with ENOSPC."""
+    """Writes of `target` (through scanner.report.atomic) stop half-way with ENOSPC."""
     temp_paths: dict[int, str] = {}
     real_mkstemp, real_fdopen = outputs.tempfile.mkstemp, outputs.os.fdopen
 

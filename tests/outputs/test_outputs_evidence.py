@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from scanner import resources
+from scanner.inputs import resources
 from scanner.cli import run
 from scanner.model import parse_time
 from scanner.evidence import bundle as evidence
@@ -333,8 +333,8 @@ def test_a_file_changed_after_the_scan_read_it_is_not_bundled(tmp_path, changed)
     """The bundle holds the rule packs and waivers the scan used, or nothing: a file edited
     while the scan ran is refused, naming it, rather than packed with its new bytes."""
     from scanner.collect import SourceOptions
-    from scanner.pipeline import ScanSettings, run_scan
-    from scanner.problems import InputError
+    from scanner.usecases.scan import ScanSettings, run_scan
+    from scanner.inputs.problems import InputError
     pack, waivers = tmp_path / "certificates.yaml", tmp_path / "waivers.yaml"
     shutil.copy(PACK, pack)
     shutil.copy(WAIVERS, waivers)

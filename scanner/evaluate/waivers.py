@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from scanner.model import NaiveDatetimeError, Result, Waiver, format_time, parse_time
-from scanner.problems import InputError, Problem
-from scanner.schema_check import check
-from scanner.yamlfile import line_of, load_yaml
+from scanner.inputs.problems import InputError, Problem
+from scanner.inputs.schema_check import check
+from scanner.inputs.yamlfile import line_of, load_yaml
 
 WAIVABLE = frozenset({"fail", "error"})
 

@@ -11,14 +11,14 @@ from typing import Any
 
 import yaml
 
-from scanner import resources
-from scanner.controls import ControlRef, Framework, load_catalogs
-from scanner.problems import InputError, Problem, json_path
+from scanner.inputs import resources
+from scanner.packs.frameworks import ControlRef, Framework, load_catalogs
+from scanner.inputs.problems import InputError, Problem, json_path
 from scanner.rules.conditions import ConditionCompiler
 from scanner.rules.model import PackInfo, Rule
 from scanner.rules.template import Template, allowed_heads
-from scanner.schema_check import check
-from scanner.yamlfile import line_of, load_yaml
+from scanner.inputs.schema_check import check
+from scanner.inputs.yamlfile import line_of, load_yaml
 
 BUILTIN = "builtin"
 

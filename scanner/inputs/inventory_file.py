@@ -9,10 +9,10 @@ from pathlib import Path
 from scanner.model import (Certificate, CollectionError, Coverage, Inventory, NaiveDatetimeError, format_time,
                            parse_time)
 from scanner.model import _cert_key, _error_key  # the saved inventory's order
-from scanner.outputs import write_json
-from scanner.problems import InputError, Problem
-from scanner.schema_check import check
-from scanner.yamlfile import load_json
+from scanner.report.atomic import write_json
+from scanner.inputs.problems import InputError, Problem
+from scanner.inputs.schema_check import check
+from scanner.inputs.yamlfile import load_json
 
 
 def load_inventory(path: str | Path) -> Inventory:

@@ -7,9 +7,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from scanner.problems import InputError
-from scanner.schema_check import check
-from scanner.yamlfile import load_yaml
+from scanner.inputs.problems import InputError
+from scanner.inputs.schema_check import check
+from scanner.inputs.yamlfile import load_yaml
 
 
 def load_config(path: str | Path | None) -> dict[str, Any]:

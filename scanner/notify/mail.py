@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Mapping
 
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 ENV_PREFIX = "CERTSCAN_SMTP_"
 TLS_MODES = ("starttls", "tls", "none")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scanner.evaluation import Evaluation
+from scanner.evaluate.evaluation import Evaluation
 from scanner.model import SEVERITY_RANK
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3

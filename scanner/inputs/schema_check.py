@@ -7,9 +7,9 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from scanner import resources
-from scanner.problems import Problem, json_path
-from scanner.yamlfile import line_of
+from scanner.inputs import resources
+from scanner.inputs.problems import Problem, json_path
+from scanner.inputs.yamlfile import line_of
 
 _validators: dict[str, Any] = {}
 

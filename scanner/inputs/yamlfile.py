@@ -4,12 +4,13 @@ can name the line. Safe loading only: no tags, no code."""
 from __future__ import annotations
 
 import json
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from scanner.problems import InputError, Problem
+from scanner.inputs.problems import InputError, Problem
 
 
 class LineDict(dict):
@@ -62,15 +63,15 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 
 
-def _read(path: str | Path) -> tuple[str, str]:
+def _read(path: str | Path | Traversable) -> tuple[str, str]:
     name = str(path)
-    try:
-        return name, Path(path).read_text(encoding="utf-8")
+    try:  # a Traversable (a shipped file, see scanner.inputs.resources) reads itself
+        return name, (Path(path) if isinstance(path, str) else path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(Problem(name, f"cannot read file: {exc}")) from None
 
 
-def load_yaml(path: str | Path) -> Any:
+def load_yaml(path: str | Path | Traversable) -> Any:
     """Parse one YAML document with line information; a syntax error is an InputError."""
     name, text = _read(path)
     try:
@@ -84,7 +85,7 @@ def load_yaml(path: str | Path) -> Any:
         raise InputError(Problem(name, f"invalid YAML: {exc}")) from None
 
 
-def load_json(path: str | Path) -> Any:
+def load_json(path: str | Path | Traversable) -> Any:
     name, text = _read(path)
     try:
         return json.loads(text)

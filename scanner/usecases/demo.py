@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from scanner.collect import SourceOptions
-from scanner.pipeline import ScanRun, ScanSettings, run_scan
+from scanner.usecases.scan import ScanRun, ScanSettings, run_scan
 
 DEMO_OUTPUT = Path("reports/demo")
 DEMO_ESTATE = Path("reports/demo-estate")  # the simulated certificate files the demo scans
@@ -150,7 +150,7 @@ def story(run: ScanRun) -> list[str]:
 
 def samples_arguments(inventory: Path = DEMO_INVENTORY, output_dir: Path = SAMPLES_OUTPUT) -> list[str]:
     """The command behind reports/samples/: the saved demo inventory at its own collection time."""
-    from scanner.inventory import load_inventory
+    from scanner.inputs.inventory_file import load_inventory
     from scanner.model import format_time
     as_of = format_time(load_inventory(inventory).collected_at.replace(microsecond=0))
     return ["scan", "--inventory", inventory.as_posix(), "--as-of", as_of, "--fail-on", "none",
@@ -161,7 +161,7 @@ def regenerate_samples(inventory: Path = DEMO_INVENTORY, output_dir: Path = SAMP
     """Scan the saved demo inventory into output_dir with the clock pinned to its collection
     time (SOURCE_DATE_EPOCH), so every file, the evidence bundle included, is reproducible."""
     from scanner.cli import run
-    from scanner.inventory import load_inventory
+    from scanner.inputs.inventory_file import load_inventory
     epoch = str(int(load_inventory(inventory).collected_at.timestamp()))
     saved = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = epoch
@@ -176,7 +176,7 @@ def regenerate_samples(inventory: Path = DEMO_INVENTORY, output_dir: Path = SAMP
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scanner.demo")
+    parser = argparse.ArgumentParser(prog="python -m scanner.usecases.demo")
     parser.add_argument("--samples", action="store_true", help="regenerate reports/samples/ from the saved demo inventory")
     args = parser.parse_args(argv)
     if args.samples:

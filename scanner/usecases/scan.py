@@ -9,17 +9,17 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner import clock
-from scanner.collect import SourceOptions
+from scanner.usecases import clock
+from scanner.collect import SourceOptions, registry
 from scanner.collect.runner import collect
-from scanner.evaluation import Evaluation, evaluate_inventory, scan_id_for
-from scanner.gate import GateDecision, decide
-from scanner.inventory import load_inventory
+from scanner.evaluate.evaluation import Evaluation, evaluate_inventory, scan_id_for
+from scanner.evaluate.gate import GateDecision, decide
+from scanner.inputs.inventory_file import load_inventory
 from scanner.model import Inventory
 from scanner.report import ScanReport, known_formats, write_reports
-from scanner.rules.loader import load_rules, parse_param_overrides
-from scanner.waivers import load_waivers, waivers_sha256
-from scanner.problems import InputError
+from scanner.packs.loader import load_rules, parse_param_overrides
+from scanner.evaluate.waivers import load_waivers, waivers_sha256
+from scanner.inputs.problems import InputError
 
 @dataclass
 class ScanSettings:
@@ -57,7 +57,7 @@ def gather(sources: SourceOptions, started: datetime) -> Inventory:
     if sources.inventory:
         return load_inventory(sources.inventory)
     if not sources.live:
-        raise InputError("nothing to scan: give --inventory FILE, --aws, --azure, --path or --endpoint")
+        raise InputError(f"nothing to scan: give --inventory FILE, {registry.source_flags()}")
     return collect(sources, collected_at=started)
 
 def build_report(evaluation: Evaluation, gate: GateDecision, **run: Any) -> ScanReport:

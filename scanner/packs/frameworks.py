@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from scanner import resources
-from scanner.problems import InputError, Problem
-from scanner.schema_check import check
-from scanner.yamlfile import load_yaml
+from scanner.inputs import resources
+from scanner.inputs.problems import InputError, Problem
+from scanner.inputs.schema_check import check
+from scanner.inputs.yamlfile import load_yaml
 
 
 @dataclass(frozen=True)

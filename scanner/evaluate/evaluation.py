@@ -12,7 +12,7 @@ from typing import Any
 from scanner.model import SUPERSEDED, Inventory, Result, Waiver, expiry_bucket, format_time
 from scanner.rules.engine import evaluate
 from scanner.rules.model import PackInfo, Rule
-from scanner.waivers import WaiverState, apply_waivers
+from scanner.evaluate.waivers import WaiverState, apply_waivers
 
 
 @dataclass

@@ -1,0 +1,1 @@
+"""Shipped with certscan; read through scanner.resources (importlib.resources)."""

@@ -1,0 +1,1 @@
+"""Delivering reports to people (e-mail)."""
