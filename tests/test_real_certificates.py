@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from scanner.collect.x509facts import is_self_signed, signature_hash
 from scanner.model import Certificate
 from scanner.rules.engine import evaluate
-from scanner.rules.loader import load_rules, parse_param_overrides
+from scanner.packs.loader import load_rules, parse_param_overrides
 from sources_support import NOW, make_cert, resigned, tls_servers  # noqa: F401
 from tests.conftest import REPO
 

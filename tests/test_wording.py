@@ -8,7 +8,7 @@ import pytest
 
 from scanner.model import Certificate, days_in_words, expiry_in_words, span_in_words
 from scanner.rules.engine import evaluate
-from scanner.rules.loader import load_rules
+from scanner.packs.loader import load_rules
 from scanner.report.results_json import read as read_results
 from tests.conftest import REPO
 
