@@ -132,25 +132,32 @@ def test_archive_is_deterministic(full_scan):
 
 # --- verification and tampering ------------------------------------------------------------
 
-def test_unsigned_bundle_verifies(full_scan, capsys):
+def test_unsigned_bundle_is_not_verified_unless_integrity_only(full_scan, capsys):
     code, output = verify(capsys, full_scan.dir / BUNDLE)
+    assert code == 1 and "not signed" in output and "--integrity-only" in output
+    code, output = verify(capsys, full_scan.dir / BUNDLE, "--integrity-only")
     assert code == 0, output
-    assert "unsigned" in output
+    assert "INTEGRITY ONLY" in output and "signer unproven" in output and "not signed" in output
 
 
 def test_signed_bundle_verifies_with_its_public_key(signed_scan, keypair, capsys):
     bundle = signed_scan.dir / BUNDLE
     assert "manifest.sig" in entries(bundle)
     code, output = verify(capsys, bundle, "--public-key", str(keypair.public_path))
-    assert code == 0, output
-    code, output = verify(capsys, bundle)  # the key named in the manifest: integrity, not identity
-    assert code == 0 and "pass --public-key" in output
+    assert code == 0 and "VERIFIED" in output and "signed by the --public-key" in output, output
+    # the key named in the manifest proves integrity, not identity: not verified by default
+    code, output = verify(capsys, bundle)
+    assert code == 1 and "signed only by the key in its own manifest" in output and "--public-key" in output
+    code, output = verify(capsys, bundle, "--integrity-only")
+    assert code == 0 and "signer unproven" in output and "signed only by the key in its own manifest" in output
+    assert verify(capsys, bundle, "--integrity-only", "--public-key", str(keypair.public_path))[0] == 2
 
 
 def test_verify_json_output_for_tools(signed_scan, keypair, capsys):
     code, output = verify(capsys, signed_scan.dir / BUNDLE, "--public-key", str(keypair.public_path), "--json")
     document = json.loads(output)
     assert code == 0 and document["ok"] is True and document["signature_valid"] is True
+    assert document["signer_proven"] is True and document["form"] == "zip"
     assert document["files_checked"] == len(manifest_of(signed_scan.dir / BUNDLE)["files"])
 
 
@@ -323,7 +330,7 @@ def test_bundle_copied_elsewhere_still_verifies(full_scan, tmp_path, capsys):
     copy = tmp_path / "archive" / "evidence-2026-06-01.zip"
     copy.parent.mkdir()
     shutil.copy(full_scan.dir / BUNDLE, copy)
-    code, _ = verify(capsys, copy)
+    code, _ = verify(capsys, copy, "--integrity-only")
     assert code == 0
     assert FIXTURES.is_dir() and REPO.is_dir()
 
