@@ -28,12 +28,14 @@ FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|hi
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 FrameworkOpt = Annotated[Optional[list[str]], typer.Option(
     "--framework", help="Framework whose controls the reports show (repeatable; default: every framework).")]
+RulesOriginOpt = Annotated[Optional[str], typer.Option(
+    "--rules-origin", help="Replaying an evidence bundle: its manifest.json, which names the bundled packs as the original scan did.")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
 def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
                           allow_partial, sign_key: Optional[str] = None,
-                          framework: Optional[list[str]] = None) -> ScanSettings:
+                          framework: Optional[list[str]] = None, rules_origin: Optional[str] = None) -> ScanSettings:
     fail_on = pick(fail_on, config, "fail_on", "high")
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
@@ -54,6 +56,7 @@ def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, 
         arguments=invocation_arguments(),
         sign_key=sign_key,
         frameworks=check_frameworks(framework or config.get("frameworks")),
+        rules_origin=rules_origin,
     )
 
 
@@ -71,11 +74,12 @@ def scan(
     allow_partial: AllowPartialOpt = None,
     sign_key: SignKeyOpt = None,
     framework: FrameworkOpt = None,
+    rules_origin: RulesOriginOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
-                                     sign_key, framework)
+                                     sign_key, framework, rules_origin)
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     print_summary(run.report, Console())

@@ -85,8 +85,13 @@ def _coerce(default: Any, value: Any) -> tuple[bool, Any]:
 
 
 def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None,
-               catalogs: dict[str, Framework] | None = None) -> list[Rule]:
-    """All rules of the given packs, compiled, sorted by id. Raises InputError with every problem."""
+               catalogs: dict[str, Framework] | None = None,
+               origins: dict[str, dict[str, Any]] | None = None) -> list[Rule]:
+    """All rules of the given packs, compiled, sorted by id. Raises InputError with every problem.
+
+    ``origins`` (replaying an evidence bundle): pack file as given -> how the original scan
+    named it (path, display_path, builtin, sha256), so the replay's results name the packs
+    as the original's did; a file whose sha256 differs from its origin is refused."""
     overrides = overrides or {}
     catalogs = catalogs if catalogs is not None else load_catalogs()
     problems: list[Problem] = []
@@ -112,8 +117,16 @@ def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, An
             problems.extend(found)
             continue
         display = resources.builtin_display_path(path) if builtin else _repo_relative(path)
-        pack = PackInfo(doc["metadata"]["name"], doc["metadata"]["version"], file, display,
-                        hashlib.sha256(raw).hexdigest(), builtin)
+        digest = hashlib.sha256(raw).hexdigest()
+        origin = (origins or {}).get(str(Path(file).resolve()))
+        if origin is not None:
+            if origin.get("sha256") != digest:
+                problems.append(Problem(file, f"sha256 {digest} differs from the {origin.get('sha256')} its origin "
+                                              "records (--rules-origin): not the pack the scan used"))
+                continue
+            builtin, display = bool(origin.get("builtin")), str(origin.get("display_path"))
+            file = str(origin.get("path") or display)
+        pack = PackInfo(doc["metadata"]["name"], doc["metadata"]["version"], file, display, digest, builtin)
         for index, spec in enumerate(doc["rules"]):
             line = line_of(doc, ["rules", index]) or 0
             rule_id = spec["id"]

@@ -18,12 +18,14 @@ from scanner.inputs.inventory_file import load_inventory
 from scanner.model import Inventory
 from scanner.report import ScanReport, known_formats, write_reports
 from scanner.packs.loader import load_rules, parse_param_overrides
+from scanner.evidence.replay import pack_origins
 from scanner.evaluate.waivers import load_waivers, waivers_sha256
 from scanner.inputs.problems import InputError
 
 @dataclass
 class ScanSettings:
     rules: list[str] = field(default_factory=list)
+    rules_origin: str | None = None  # an evidence manifest naming the packs as the original scan did
     params: list[str] = field(default_factory=list)
     waivers: str | None = None
     as_of: datetime | None = None
@@ -85,7 +87,8 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     """Bad input raises InputError before anything is collected."""
     started = now()
     formats = check_formats(settings.formats)
-    rules = load_rules(settings.rules or None, parse_param_overrides(settings.params))
+    origins = pack_origins(settings.rules_origin) if settings.rules_origin else None
+    rules = load_rules(settings.rules or None, parse_param_overrides(settings.params), origins=origins)
     waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
     as_of = settings.as_of or started

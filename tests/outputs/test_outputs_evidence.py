@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
 import struct
 import zipfile
 from pathlib import Path
@@ -24,6 +26,7 @@ from tests.outputs.outputs_support import (AS_OF, FIXTURES, INVENTORY, PACK, REP
                                            run_in_repo, scan_argv)
 
 BUNDLE = "certscan-evidence.zip"
+CERTSCAN = str(Path(sys.executable).with_name("certscan"))
 
 
 def entries(path: Path) -> dict[str, bytes]:
@@ -303,27 +306,49 @@ def test_bad_sign_key_is_exit_2_before_scanning(case, tmp_path, keypair, capsys)
 
 # --- replay --------------------------------------------------------------------------------
 
-def test_a_bundle_replays_to_the_same_results(tmp_path):
+@pytest.mark.parametrize("gate", [("--fail-on", "medium"), ("--fail-on", "none", "--param", "TAG-001.keys=[team]")])
+def test_a_bundle_replays_to_the_same_results_byte_for_byte(tmp_path, gate):
+    """The manifest's replay, run verbatim by the installed certscan inside the extracted
+    bundle, far from the repository, writes results.json again, byte for byte, gate included."""
     out = tmp_path / "original"
-    assert run_in_repo(scan_argv(out, "--param", "ACM-003.days=45", formats="json,evidence")) in (0, 1)
+    with in_repo():
+        original = subprocess.run([CERTSCAN, *scan_argv(out, "--param", "ACM-003.days=45", *gate,
+                                                        formats="json,evidence"), "-q"],
+                                  capture_output=True, text=True, timeout=180)
+    assert original.returncode in (0, 1), original.stderr
     extracted = tmp_path / "bundle"
     with zipfile.ZipFile(out / BUNDLE) as archive:
         archive.extractall(extracted)
     manifest = json.loads((extracted / "manifest.json").read_text())
     replay = manifest["replay"]
-    assert replay[:2] == ["certscan", "scan"]
-    assert "--param" in replay and 'ACM-003.days=45' in replay
+    assert replay[:2] == ["certscan", "scan"] and 'ACM-003.days=45' in replay
     assert replay[replay.index("--as-of") + 1] == manifest["as_of"]
-    # Run it where an auditor would: inside the extracted bundle, far from the repository.
-    replayed = tmp_path / "replayed"
+    assert replay[replay.index("--fail-on") + 1] == gate[1] and "--allow-partial" in replay
+    assert "--waivers" in replay and "--rules-origin" in replay
+    assert "Replay" in (extracted / "README.txt").read_text() and " ".join(replay[1:4]) in (
+        extracted / "README.txt").read_text()
+    again = subprocess.run([CERTSCAN, *replay[1:], "-q"], cwd=extracted, capture_output=True, text=True, timeout=180)
+    assert again.returncode == original.returncode, again.stderr
+    replayed = (extracted / replay[replay.index("--output-dir") + 1] / "certscan-results.json").resolve()
+    assert replayed.read_bytes() == (extracted / "results.json").read_bytes() == (
+        out / "certscan-results.json").read_bytes()
+    # the replay writes beside the bundle, so the folder itself still verifies
+    assert run(["evidence", "verify", str(extracted), "--integrity-only"]) == 0
+
+
+def test_replay_refuses_a_pack_that_is_not_the_one_used(tmp_path, capsys):
+    out = tmp_path / "original"
+    assert run_in_repo(scan_argv(out, formats="json,evidence")) in (0, 1)
+    extracted = tmp_path / "bundle"
+    with zipfile.ZipFile(out / BUNDLE) as archive:
+        archive.extractall(extracted)
+    replay = json.loads((extracted / "manifest.json").read_text())["replay"]
+    pack = extracted / replay[replay.index("--rules") + 1]
+    pack.write_text(pack.read_text() + "\n# edited\n")
+    capsys.readouterr()
     with contextlib.chdir(extracted):
-        run(replay[1:] + ["--output-dir", str(replayed), "--allow-partial"])
-    original = json.loads((out / "certscan-results.json").read_text())
-    again = json.loads((replayed / "certscan-results.json").read_text())
-    assert again["results"] == original["results"]
-    assert again["scan_id"] == original["scan_id"]
-    assert json.dumps(again["results"], sort_keys=True) == json.dumps(
-        json.loads((extracted / "results.json").read_text())["results"], sort_keys=True)
+        code = run(replay[1:])
+    assert code == 2 and "not the pack the scan used" in capsys.readouterr().err
 
 
 def test_bundle_copied_elsewhere_still_verifies(full_scan, tmp_path, capsys):
