@@ -15,7 +15,7 @@ from typing import Iterable
 from scanner.model import SEVERITIES, days_in_words, format_time
 from scanner.report.atomic import write_text
 from scanner.report import ScanReport
-from scanner.report.digest import Digest, build_digest, location_of
+from scanner.report.digest import Digest, build_digest
 
 REPORT_FILE = "certscan-report.html"
 
@@ -24,8 +24,8 @@ body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:2rem 
 h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
 h3{font-size:1.05rem;margin-top:1.2rem}
 table{border-collapse:collapse;margin:.5rem 0;font-size:.9rem;max-width:100%}
-th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top;overflow-wrap:anywhere;word-break:break-word}
-th{background:#f6f8fa}td.num{text-align:right;overflow-wrap:normal;word-break:normal}
+th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left;vertical-align:top;overflow-wrap:break-word}
+th{background:#f6f8fa}td.num{text-align:right}td.id{overflow-wrap:anywhere;min-width:16em}td.key,td.nowrap{white-space:nowrap}
 .wide{width:100%}
 .sev-critical,.risk-CRITICAL{background:#8b0000;color:#fff}.sev-high,.risk-HIGH{background:#d1242f;color:#fff}
 .sev-medium,.risk-MEDIUM{background:#bf8700;color:#fff}.sev-low,.risk-LOW{background:#0969da;color:#fff}
@@ -35,12 +35,12 @@ th{background:#f6f8fa}td.num{text-align:right;overflow-wrap:normal;word-break:no
 .v-not-satisfied{color:#d1242f;font-weight:600}.v-inconclusive{color:#bf8700;font-weight:600}
 .v-satisfied-with-exceptions{color:#0969da;font-weight:600}.v-satisfied{color:#1a7f37;font-weight:600}
 .v-not-assessed{color:#6e7781}
-.note{color:#57606a}details summary{cursor:pointer}code{overflow-wrap:anywhere}
+.note,.meta{color:#57606a}details summary{cursor:pointer}code{overflow-wrap:anywhere}
 @media print{
  @page{margin:12mm}
  body{margin:0;padding:0;max-width:none;font-size:9pt}
  h1{font-size:14pt;margin:0 0 4pt}h2{font-size:11.5pt;margin-top:10pt;break-after:avoid}h3{break-after:avoid}
- table{font-size:8pt;width:100%}th,td{padding:2pt 4pt}tr{break-inside:avoid}thead{display:table-header-group}
+ table{font-size:8pt;width:100%}th,td{padding:2pt 4pt}td.id{min-width:15em}tr{break-inside:avoid}thead{display:table-header-group}
  .badge{border:1px solid #000;padding:0 3pt}
  .first-page{break-after:page}.appendix{break-before:page}
  details>summary{list-style:none}
@@ -52,20 +52,25 @@ def e(value) -> str:
     return "-" if value is None else escape(str(value), quote=True)
 
 
-def _table(headers: Iterable[str], rows: Iterable[Iterable], numeric: Iterable[int] = (), wide: bool = False) -> str:
-    numeric = set(numeric)
+def _table(headers: Iterable[str], rows: Iterable[Iterable], numeric: Iterable[int] = (), wide: bool = False,
+           ids: Iterable[int] = (), keys: bool = False, nowrap: Iterable[int] = ()) -> str:
+    """``ids``: columns of long identifiers (ARNs, paths), which may break anywhere; other
+    text breaks between words. ``keys``: the first column labels the row and never wraps."""
+    numeric, ids, nowrap = set(numeric), set(ids), set(nowrap)
+    headers = list(headers)
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
     body = []
     for row in rows:
         cells = []
         for i, cell in enumerate(row):
-            if isinstance(cell, _Raw):
-                cells.append(f"<td>{cell.html}</td>")
-            else:
-                cells.append(f"<td class=\"num\">{e(cell)}</td>" if i in numeric else f"<td>{e(cell)}</td>")
+            css = ("num" if i in numeric else "id" if i in ids else
+                   "nowrap" if i in nowrap or (keys and i == 0) else "")
+            text = cell.html if isinstance(cell, _Raw) else e(cell)
+            cells.append(f'<td class="{css}">{text}</td>' if css else f"<td>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     css = ' class="wide"' if wide else ""
-    return f"<table{css}><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f"<table{css}>{thead}<tbody>{''.join(body)}</tbody></table>"
 
 
 class _Raw:
@@ -95,8 +100,7 @@ def _folded(items: list, what: str, shown: int = LIST_SHOWN) -> _Raw:
         return _Raw("-")
     if len(items) <= shown:
         return _Raw(", ".join(e(i) for i in items))
-    return _Raw(f"<details><summary>{len(items)} {e(what)}: {', '.join(e(i) for i in items[:2])}, …</summary>"
-                + ", ".join(e(i) for i in items) + "</details>")
+    return _Raw(f"<details><summary>{len(items)} {e(what)}</summary>" + ", ".join(e(i) for i in items) + "</details>")
 
 
 def _verdict(verdict: str) -> _Raw:
@@ -108,31 +112,49 @@ def _framework_title(d: Digest, framework: str) -> str:
 
 
 def _scope(d: Digest) -> str:
+    """Scope in a few rows: only what this scan had (a row for Azure only if Azure was read)."""
     scope = d.scope
     accounts = scope.get("aws_accounts") or []
     principals = sorted({a["identity"] for a in accounts if a.get("identity")})
-    azure = [f"tenant {i.get('tenant_id') or '-'} object {i.get('object_id') or '-'}"
+    azure = [f"tenant {i.get('tenant_id') or '-'}, object {i.get('object_id') or '-'}"
              for i in scope.get("identities") or [] if i.get("source") == "azure"]
     overridden = [f"{p['rule']}.{p['name']}={p['value']}" for p in scope.get("parameters") or [] if p["overridden"]]
     frameworks = scope.get("frameworks")
-    rows = [
-        ("Sources", f"{', '.join(scope.get('sources') or []) or 'none'} ({scope.get('units', 0)} units)"),
-        ("AWS Organization", ", ".join(scope.get("aws_organizations") or []) or "-"),
-        ("AWS accounts", _folded([a["account"] for a in accounts], "accounts")),
-        ("Regions", _folded(scope.get("regions") or [], "regions")),
-        ("AWS identities", _folded(principals, "principals", 2)),
-        ("Azure subscriptions", _folded(scope.get("azure_subscriptions") or [], "subscriptions")),
-        ("Azure identities", _folded(azure, "identities", 2)),
-        ("Key Vaults", _folded(scope.get("vaults") or [], "vaults")),
-        ("Paths", _folded(scope.get("paths") or [], "paths")),
-        ("Endpoints", _folded(scope.get("endpoints") or [], "endpoints")),
-        ("Rule packs", _folded([f"{p['name']} {p['version']} (sha256 {str(p['sha256'])[:12]}…)"
-                                for p in scope.get("rule_packs") or []], "packs")),
+    rows: list[tuple] = [("Sources", f"{', '.join(scope.get('sources') or []) or 'none'} "
+                                     f"({scope.get('units', 0)} units read)")]
+    if accounts:
+        org = ", ".join(scope.get("aws_organizations") or [])
+        rows.append(("AWS", _Raw(f"{len(accounts)} account(s)" + (f" of Organization {e(org)}" if org else "")
+                                 + f" in {e(', '.join(scope.get('regions') or [])) or 'no region'}"
+                                 + _details([a["account"] for a in accounts], "accounts"))))
+        rows.append(("AWS identities", _folded(principals, "principals", 2) if principals
+                     else _Raw("not recorded (a saved inventory or results file)")))
+    if scope.get("azure_subscriptions") or scope.get("vaults") or azure:
+        rows.append(("Azure", _Raw(f"{len(scope.get('vaults') or [])} Key Vault(s)"
+                                   + (f" in {len(scope['azure_subscriptions'])} subscription(s)"
+                                      if scope.get("azure_subscriptions") else "")
+                                   + _details([*scope.get("azure_subscriptions", []), *scope.get("vaults", [])],
+                                              "subscriptions and vaults"))))
+        rows.append(("Azure identity", _folded(azure, "identities", 2) if azure else _Raw("not recorded")))
+    if scope.get("paths"):
+        rows.append(("Files", _Raw(f"{len(scope['paths'])} path(s)" + _details(scope["paths"], "paths"))))
+    if scope.get("endpoints"):
+        rows.append(("Endpoints", _Raw(f"{len(scope['endpoints'])} endpoint(s)"
+                                       + _details(scope["endpoints"], "endpoints"))))
+    rows += [
+        ("Rule packs", ", ".join(f"{p['name']} {p['version']}" for p in scope.get("rule_packs") or []) or "none"),
         ("Parameters", ", ".join(overridden) or "the rules' defaults"),
         ("Frameworks", frameworks if isinstance(frameworks, str) else ", ".join(frameworks or [])),
         ("Coverage gaps", f"{len(scope.get('gaps') or [])}" + (" (see Coverage gaps)" if scope.get("gaps") else "")),
     ]
-    return "<h2>Scope</h2>" + _table(["", ""], rows)
+    return "<h2>Scope</h2>" + _table(["", ""], rows, keys=True, wide=True, ids=[1])
+
+
+def _details(items: list, what: str) -> str:
+    """The full list behind a count, folded (printed in the evidence manifest in full)."""
+    if not items:
+        return ""
+    return f" <details><summary>list {e(what)}</summary>{', '.join(e(i) for i in items)}</details>"
 
 
 def _verdict_summary(d: Digest) -> str:
@@ -148,29 +170,33 @@ def _verdict_summary(d: Digest) -> str:
 def _worst_risks(d: Digest, report: ScanReport) -> str:
     fails = [r for r in d.findings if r.status == "fail"][:WORST_RISKS]
     if not fails:
-        return ""
-    titles = {r["id"]: r.get("title", r["id"]) for r in report.rules}
+        return "<p>No open finding.</p>"
     return (f"<h3>Worst risks (the {len(fails)} most severe open findings)</h3>"
             + _table(["Severity", "Rule", "Resource", "Owner", "Message"],
-                     [(_badge(r.severity), f"{r.rule_id}: {titles.get(r.rule_id, r.rule_id)}", r.resource_id,
-                       (r.context or {}).get("owner"), r.message) for r in fails], wide=True))
+                     [(_badge(r.severity), r.rule_id, r.resource_id, (r.context or {}).get("owner"), r.message)
+                      for r in fails], wide=True, ids=[2], nowrap=[1, 3]))
+
+
+def _rules_basis(v) -> str:
+    return ", ".join(m["rule"] + (" (stated)" if m["basis"] == "stated" else "") for m in v.rules)
 
 
 def _controls(d: Digest) -> str:
     parts = ["<h2>Controls</h2>",
              '<p class="note">Satisfied: the mapped rules judged at least one resource and none failed. Not '
              "satisfied: an unwaived fail. Satisfied with exceptions: every fail is waived. Inconclusive: a rule "
-             "could not decide, or a unit it reads was not read. Not assessed: no mapped rule judged a resource.</p>"]
+             "could not decide, or a unit it reads was not read. Not assessed: no mapped rule judged a resource. "
+             "Rules marked (stated) are mapped by a public source; the others by certscan's judgment.</p>"]
     for framework in sorted(d.control_totals):
         totals = ", ".join(f"{n} {v}" for v, n in d.control_totals[framework].items() if n)
         parts.append(f"<h3>{e(_framework_title(d, framework))}: {e(totals)}</h3>")
-        parts.append(_table(["Control", "Title", "Verdict", "Pass", "Fail", "Waived", "Error", "Rules (basis)",
+        parts.append(_table(["Control", "Title", "Verdict", "Pass", "Fail", "Waived", "Error", "Rules",
                              "Failing resources"],
                             [(v.control, v.title, _verdict(v.verdict), v.counts["pass"], v.counts["fail"],
-                              v.counts["waived"], v.counts["error"],
-                              ", ".join(f"{m['rule']} {m['basis']}" for m in v.rules),
-                              _folded(v.failing_resources, "resources", 2))
-                             for v in d.controls if v.framework == framework], numeric=[3, 4, 5, 6], wide=True))
+                              v.counts["waived"], v.counts["error"], _rules_basis(v),
+                              _folded(v.failing_resources, "resources", 1))
+                             for v in d.controls if v.framework == framework], numeric=[3, 4, 5, 6], wide=True,
+                            ids=[8], nowrap=[0]))
     return "".join(parts)
 
 
@@ -186,10 +212,9 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
         f"<style>{_CSS}</style></head><body>",
         '<section class="first-page">',
         f"<h1>certscan {e(mode)} report</h1>",
-        _table(["", ""], [("As of", format_time(d.as_of)), ("Generated", format_time(d.generated_at)),
-                          ("Scan id", d.scan_id), ("Tool version", d.tool_version),
-                          ("Certificates", d.certificates),
-                          ("Results", ", ".join(f"{k} {v}" for k, v in sorted(d.status_counts.items())) or "none")]),
+        f'<p class="meta">As of <strong>{e(format_time(d.as_of))}</strong> · scan {e(d.scan_id)} · certscan '
+        f"{e(d.tool_version)} · generated {e(format_time(d.generated_at))} · {e(d.certificates)} certificates · "
+        f"results: {e(', '.join(f'{k} {v}' for k, v in sorted(d.status_counts.items())) or 'none')}</p>",
         _scope(d),
         _verdict_summary(d),
         f'<h2>Risk level: <span class="badge risk-{e(d.risk_level)}">{e(d.risk_level)}</span></h2>',
@@ -226,7 +251,7 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
     parts.append("<h2>Owners to contact</h2>")
     parts.append(_table(["Owner", "Failing", "Worst", "Rules", "Resources"],
                         [(o.name, o.failing, _badge(o.worst), ", ".join(o.rules), _folded(o.resources, "resources", 2))
-                         for o in d.owners[:limit]], numeric=[1], wide=True))
+                         for o in d.owners[:limit]], numeric=[1], wide=True, ids=[4]))
     if limit and len(d.owners) > limit:
         parts.append(f'<p class="note">… and {len(d.owners) - limit} more (the technical report lists all).</p>')
 
@@ -234,13 +259,14 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
     expiring = [(days_in_words(x.days_to_expiry), x.bucket, x.resource_id, x.domain, x.where, x.owner)
                 for x in d.expiring]
     shown = expiring if limit is None else expiring[:limit * 2]
-    parts.append(_table(["Expiry", "Bucket", "Resource", "Domain", "Where", "Owner"], shown, wide=True))
+    parts.append(_table(["Expiry", "Bucket", "Resource", "Domain", "Where", "Owner"], shown, wide=True, ids=[2, 3]))
     if len(shown) < len(expiring):
         parts.append(f'<p class="note">{len(expiring) - len(shown)} more in the appendix.</p>')
 
     parts.append("<h2>Coverage gaps</h2>")
     if d.gaps:
-        parts.append(_table(["Kind", "Where", "Detail"], [(g.kind, g.where, g.detail) for g in d.gaps], wide=True))
+        parts.append(_table(["Kind", "Where", "Detail"], [(g.kind, g.where, g.detail) for g in d.gaps], wide=True,
+                            ids=[1]))
     else:
         parts.append("<p>None: every unit was read and every rule could decide.</p>")
 
@@ -249,22 +275,23 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
         parts.append(_table(["Waiver", "Rule", "Resource", "State", "Expires", "Approved by", "Justification", "Matched"],
                             [(w.get("id"), w.get("rule"), w.get("resource"), w.get("state"), w.get("expires"),
                               w.get("approved_by"), w.get("justification"), w.get("matched")) for w in d.waivers],
-                            numeric=[7], wide=True))
+                            numeric=[7], wide=True, ids=[2]))
 
     parts.append(_controls(d))
 
     parts.append('<section class="appendix"><h2>Appendix: findings</h2>')
     if d.findings:
-        titles = {r["id"]: r.get("title", r["id"]) for r in report.rules}
-        parts.append(_table(["Status", "Severity", "Rule", "Resource", "Where", "Owner", "Message", "Waiver"], [
-            (_status(r.status), _badge(r.severity), f"{r.rule_id}: {titles.get(r.rule_id, r.rule_id)}", r.resource_id,
-             location_of(r.context or {}), (r.context or {}).get("owner"), r.message,
-             (r.waiver or {}).get("id")) for r in d.findings], wide=True))
+        parts.append('<p class="note">Rule titles are in "Failing rules by severity"; the resource id names '
+                     "its account and region.</p>")
+        parts.append(_table(["Status", "Severity", "Rule", "Resource", "Owner", "Message", "Waiver"], [
+            (_status(r.status), _badge(r.severity), r.rule_id, r.resource_id, (r.context or {}).get("owner"),
+             r.message, (r.waiver or {}).get("id")) for r in d.findings], wide=True, ids=[3], nowrap=[2, 4]))
     else:
         parts.append("<p>No failing, waived or undecided result.</p>")
     if len(shown) < len(expiring):
         parts.append(f"<h2>Appendix: certificates expiring within {d.days} days</h2>")
-        parts.append(_table(["Expiry", "Bucket", "Resource", "Domain", "Where", "Owner"], expiring, wide=True))
+        parts.append(_table(["Expiry", "Bucket", "Resource", "Domain", "Where", "Owner"], expiring, wide=True,
+                            ids=[2, 3]))
     parts.append("</section></body></html>")
     return "\n".join(parts) + "\n"
 
