@@ -274,7 +274,7 @@ class KeyVaultCollector:
 
     def identities(self) -> list[dict[str, Any]]:
         identity = getattr(self, "_identity", None)
-        if identity is None:
+        if not identity:  # not read yet, or the credential named no one
             return []
         return [{"source": "azure", "tenant_id": identity.get("tid"), "object_id": identity.get("oid"),
                  "app_id": identity.get("appid") or identity.get("azp")}]

@@ -165,7 +165,10 @@ def build(report: ScanReport) -> Any:
         description="Every framework control that a loaded rule maps to.",
         include_controls=[common.SelectControlById(control_id=control_token(v.framework, v.control))
                           for v in verdicts])]) if verdicts else common.ReviewedControls(
-        control_selections=[common.ControlSelections(description="No rule maps to a control.")])
+        # OSCAL needs a selection; with no mapped control there are no findings to go with it
+        description="No loaded rule maps to a framework control: no control was assessed.",
+        control_selections=[common.ControlSelectionsAll(include_all=common.IncludeAll(),
+                                                        remarks="No rule maps to a control; see findings (none).")])
 
     result = ar.Result(
         uuid=derived_uuid(scan, "result"), title=_text(f"certscan scan {scan}"),

@@ -132,3 +132,12 @@ def test_collection_errors_and_hostile_text_stay_valid(oscal_scan):
               if any(p["name"] == "collection-error" for p in o["props"])]
     assert len(errors) == 1 and "AccessDeniedException" in errors[0]["title"]
 
+
+
+def test_rules_without_controls_still_give_a_valid_document(oscal_scan):
+    report = results_json.read(oscal_scan / "certscan-results.json")
+    report.rules = [dict(rule, controls={}) for rule in report.rules]
+    doc = json.loads(oscal.render(report))
+    assert problems(doc) == []
+    result = doc["assessment-results"]["results"][0]
+    assert "findings" not in result and "no control was assessed" in result["reviewed-controls"]["description"]
