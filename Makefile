@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench samples clean
+.PHONY: demo test bench samples clean mutation
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,15 @@ bench: $(STAMP)
 
 samples: $(STAMP)
 	$(BIN)/python -m scanner.usecases.demo --samples
+
+# Mutation testing (not part of `make test`; tens of minutes): mutants of the gate, waivers,
+# the expiry model and the condition compiler ([tool.mutmut] in pyproject.toml). Survivors
+# are listed by `mutmut results`; `mutmut show NAME` prints one.
+mutation: $(STAMP)
+	$(BIN)/pip install --quiet "mutmut>=3.8,<4"
+	rm -rf mutants
+	$(BIN)/mutmut run || true
+	$(BIN)/mutmut results
 
 clean:
 	rm -rf $(VENV) build *.egg-info

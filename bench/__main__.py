@@ -4,7 +4,7 @@ import importlib
 import sys
 
 BENCHMARKS = ["bench.evaluation", "bench.aws_calls", "bench.aws_wall", "bench.aws_scaling", "bench.bench_sources",
-              "bench.outputs"]
+              "bench.outputs", "bench.end_to_end"]
 
 
 def main(argv: list[str]) -> None:

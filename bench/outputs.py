@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import importlib
 import tempfile
 import time
 from datetime import timedelta
@@ -22,10 +21,10 @@ from scanner.evaluate.evaluation import evaluate_inventory
 from scanner.evaluate.gate import decide
 from scanner.model import Certificate, Coverage, Inventory, Result, ValidationRecord, parse_time
 from scanner.usecases.scan import build_report
-from scanner.report import FORMATS, ScanReport
+from scanner.report import ScanReport, formats as output_formats
 from scanner.report import sarif
 from scanner.packs.loader import load_rules
-from scanner.evaluate.waivers import load_waivers
+from scanner.packs.waivers import load_waivers
 
 REPO = Path(__file__).resolve().parents[1]
 PACK = REPO / "tests" / "fixtures" / "outputs" / "rules" / "certificates.yaml"
@@ -88,9 +87,8 @@ def bench_formats(count: int) -> ScanReport:
     print(f"  results: {len(report.results)} {statuses}")
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder)
-        for name in ("json", "sarif", "junit", "markdown", "csv", "html", "evidence"):
-            module = importlib.import_module(FORMATS[name])
-            paths = timed(f"write {name}", lambda: module.write(report, out))
+        for name, fmt in output_formats.registry().items():
+            paths = timed(f"write {name}", lambda: fmt.write(report, out, output_formats.ReportOptions()))
             for path in paths:
                 size = path.stat().st_size
                 extra = ""

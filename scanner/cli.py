@@ -12,12 +12,14 @@ from scanner.commands.evidence_cmds import evidence_app
 from scanner.commands.inventory_cmds import dns_check, expiring, inventory
 from scanner.commands.invocation import reset_invocation, set_invocation
 from scanner.commands.merge import merge
+from scanner.commands.notify import notify
 from scanner.commands.report_cmds import report, triage
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
 from scanner.commands.summary import summary
 from scanner.evaluate.gate import EXIT_USAGE
 from scanner.inputs.problems import InputError
+from scanner.report.escape import console as c
 
 app = typer.Typer(
     name="certscan",
@@ -35,6 +37,7 @@ app.command()(demo)
 app.add_typer(rules_app, name="rules")
 app.command()(report)
 app.command()(triage)
+app.command()(notify)
 app.add_typer(evidence_app, name="evidence")
 app.command()(inventory)
 app.command()(expiring)
@@ -56,7 +59,7 @@ def run(argv: list[str] | None = None) -> int:
         code = app(args=argv, prog_name="certscan", standalone_mode=False)
     except InputError as exc:
         for problem in exc.problems:
-            err.print(f"[red]error:[/red] {problem}", markup=True, soft_wrap=True)
+            err.print(f"[red]error:[/red] {c(problem)}", markup=True, soft_wrap=True)
         return EXIT_USAGE
     except typer.Abort:
         err.print("aborted")
@@ -66,10 +69,10 @@ def run(argv: list[str] | None = None) -> int:
         if show is not None:
             show(file=sys.stderr)
         else:
-            err.print(f"error: {exc}")
+            err.print(f"error: {c(exc)}")
         return getattr(exc, "exit_code", EXIT_USAGE)
     except OSError as exc:  # an output that cannot be written: say which, no traceback
-        err.print(f"[red]error:[/red] cannot write {exc.filename or 'an output file'}: {exc.strerror or exc}",
+        err.print(f"[red]error:[/red] cannot write {c(exc.filename or 'an output file')}: {c(exc.strerror or exc)}",
                   markup=True, soft_wrap=True)
         return EXIT_USAGE
     finally:
@@ -78,4 +81,10 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    # A name that is not valid UTF-8 reaches the terminal as a visible escape, never as an
+    # UnicodeEncodeError after the reports were written.
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
     sys.exit(run())

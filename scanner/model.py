@@ -7,6 +7,8 @@ the clock. Times are timezone-aware UTC datetimes in memory and ISO 8601 'Z' str
 from __future__ import annotations
 
 import hashlib
+import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
@@ -32,13 +34,20 @@ def parse_time(value: str | datetime) -> datetime:
         moment = value
     else:
         text = str(value).strip()
+        if len(text) == 20 and text[19] == "Z":  # the saved form, YYYY-MM-DDTHH:MM:SSZ: already UTC
+            moment = datetime.fromisoformat(text)
+            if moment.tzinfo is timezone.utc:
+                return moment
         if len(text) == 10:  # a plain date: YYYY-MM-DD means midnight UTC
             moment = datetime.fromisoformat(text).replace(tzinfo=timezone.utc)
         else:
             moment = datetime.fromisoformat(text.replace("z", "Z").replace("Z", "+00:00"))
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise NaiveDatetimeError(f"timestamp {value!s} has no time zone (add 'Z' or an offset)")
-    return moment.astimezone(timezone.utc)
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:  # 9999-12-31T23:59:59-12:00 is in year 10000 in UTC
+        raise ValueError(f"timestamp {str(value)[:40]} is outside the years 1 to 9999 in UTC") from None
 
 
 _TWO_DIGITS = tuple(f"{i:02d}" for i in range(60))
@@ -133,7 +142,11 @@ class ValidationRecord:
     detail: str | None = None  # why the status is what it is (zone, resolver answer)
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return dict(zip(_RECORD_FIELDS, _get_record_fields(self)))
+
+
+_RECORD_FIELDS = tuple(f.name for f in fields(ValidationRecord))
+_get_record_fields = operator.attrgetter(*_RECORD_FIELDS)
 
 
 @dataclass
@@ -261,32 +274,38 @@ class Certificate:
         return self.chain_not_after < self.not_after
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON form stored in a saved inventory (facts only, sorted lists kept as given)."""
-        out: dict[str, Any] = {}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if isinstance(value, datetime):
-                value = format_time(value)
-            elif f.name in ("validation", "chain"):
-                value = [record.to_dict() for record in value]
-            elif isinstance(value, list):
-                value = list(value)
-            elif isinstance(value, dict):
-                value = dict(sorted(value.items()))
-            out[f.name] = value
+        """The JSON form stored in a saved inventory (facts only, sorted lists kept as given).
+
+        Made for every certificate at every save and scan id: one C-level attrgetter for the
+        fields, then the few kinds that need converting (see _FIELD_NAMES below)."""
+        out = dict(zip(_FIELD_NAMES, _get_fields(self)))
+        for name in _TIME_NAMES:
+            if out[name] is not None:
+                out[name] = format_time(out[name])
+        for name in _RECORD_LIST_NAMES:
+            out[name] = [record.to_dict() for record in out[name]]
+        for name in _LIST_NAMES:
+            out[name] = list(out[name])
+        for name in _MAPPING_NAMES:
+            out[name] = dict(sorted(out[name].items()))
         out["is_wildcard"] = self.is_wildcard
         out["validity_days"] = self.validity_days
         return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Certificate:
-        known = CERTIFICATE_FIELDS
-        kwargs = {key: value for key, value in data.items() if key in known}
+        # Made for every certificate of a loaded inventory: set operations and one dict copy
+        # in C rather than a Python-level filter over ~50 keys.
+        kwargs = dict(data)
+        for key in data.keys() - CERTIFICATE_FIELDS:  # derived fields a saved inventory repeats
+            del kwargs[key]
         for key in DATETIME_FIELDS:
-            if kwargs.get(key) is not None:
-                kwargs[key] = parse_time(kwargs[key])
-        kwargs["validation"] = [ValidationRecord(**record) for record in data.get("validation") or []]
-        kwargs["chain"] = [ChainCertificate.from_dict(entry) for entry in data.get("chain") or []]
+            value = kwargs.get(key)
+            if value is not None:
+                kwargs[key] = parse_time(value)
+        validation, chain = data.get("validation"), data.get("chain")
+        kwargs["validation"] = [ValidationRecord(**record) for record in validation] if validation else []
+        kwargs["chain"] = [ChainCertificate.from_dict(entry) for entry in chain] if chain else []
         kwargs["sans"] = list(data.get("sans") or [])
         kwargs["in_use_by"] = list(data.get("in_use_by") or [])
         kwargs["tags"] = dict(data.get("tags") or {})
@@ -308,6 +327,15 @@ class Certificate:
 
 CERTIFICATE_FIELDS = frozenset(f.name for f in fields(Certificate))
 DATETIME_FIELDS = frozenset({"not_before", "not_after", "chain_not_after"})
+# Certificate.to_dict's plan, from the declared types: which fields need converting, and how.
+_FIELD_NAMES = tuple(f.name for f in fields(Certificate))
+_get_fields = operator.attrgetter(*_FIELD_NAMES)
+_TIME_NAMES = tuple(f.name for f in fields(Certificate) if "datetime" in str(f.type))
+_RECORD_LIST_NAMES = tuple(f.name for f in fields(Certificate)
+                           if str(f.type).startswith(("list[ValidationRecord", "list[ChainCertificate")))
+_LIST_NAMES = tuple(f.name for f in fields(Certificate)
+                    if str(f.type).startswith("list[") and f.name not in _RECORD_LIST_NAMES)
+_MAPPING_NAMES = tuple(f.name for f in fields(Certificate) if str(f.type).startswith("dict["))
 # Fields derived from stored ones (and as_of): rules read them, inventories do not store them.
 DERIVED_FIELD_KINDS = {"is_wildcard": "boolean", "validity_days": "number", "cabf_validity_days": "number",
                        "chain_expires_first": "boolean",
@@ -382,6 +410,30 @@ class Coverage:
 _COVERAGE_FIELDS = frozenset(f.name for f in fields(Coverage))
 
 
+@dataclass(frozen=True)
+class CoverageGap:
+    """Something a scan could not see or decide: a collection error, a unit left incomplete
+    without one, or a rule that could not decide (a result with status error)."""
+
+    kind: str  # collection-error | incomplete-unit | undecided
+    unit: str | None = None
+    error: CollectionError | None = None
+    result: Result | None = None
+
+
+def coverage_gaps(errors: Iterable[CollectionError], coverage: Iterable[Coverage],
+                  results: Iterable[Result] = ()) -> list[CoverageGap]:
+    """Every gap, in that order: errors as given, then incomplete units that no error
+    explains, then undecided results. The gate, the reports and the console all read these."""
+    errors = list(errors)
+    explained = {error.unit for error in errors}
+    gaps = [CoverageGap("collection-error", error.unit, error=error) for error in errors]
+    gaps += [CoverageGap("incomplete-unit", unit.unit) for unit in coverage
+             if not unit.complete and unit.unit not in explained]
+    gaps += [CoverageGap("undecided", result=result) for result in results if result.status == "error"]
+    return gaps
+
+
 @dataclass
 class Inventory:
     collected_at: datetime
@@ -393,14 +445,18 @@ class Inventory:
 
     @property
     def complete(self) -> bool:
-        return not self.errors and all(unit.complete for unit in self.coverage)
+        return not coverage_gaps(self.errors, self.coverage)
 
-    def to_dict(self) -> dict[str, Any]:
+    def gaps(self) -> list[CoverageGap]:
+        return coverage_gaps(self.errors, self.coverage)
+
+    def to_dict(self, certificates: bool = True) -> dict[str, Any]:
+        """The saved form; without ``certificates``, the rest (for writers that stream them)."""
         return {
             "schema_version": SCHEMA_VERSION,
             "collected_at": format_time(self.collected_at),
             "metadata": self.metadata,
-            "certificates": [c.to_dict() for c in sorted(self.certificates, key=_cert_key)],
+            **({"certificates": [c.to_dict() for c in sorted(self.certificates, key=_cert_key)]} if certificates else {}),
             "errors": [e.to_dict() for e in sorted(self.errors, key=_error_key)],
             "coverage": [c.to_dict() for c in sorted(self.coverage, key=lambda c: c.unit)],
         }
@@ -474,4 +530,4 @@ class Result(NamedTuple):
 
 def result_fingerprint(rule_id: str, resource_id: str) -> str:
     """Stable across runs for the same rule and resource: SARIF partialFingerprints, baselines."""
-    return hashlib.sha256(f"{rule_id}\x00{resource_id}".encode()).hexdigest()[:32]
+    return hashlib.sha256(f"{rule_id}\x00{resource_id}".encode("utf-8", "backslashreplace")).hexdigest()[:32]

@@ -1,1 +1,1 @@
-"""Shipped with certscan; read through scanner.resources (importlib.resources)."""
+"""Shipped with certscan; read through scanner.inputs.resources (importlib.resources)."""

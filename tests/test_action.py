@@ -4,7 +4,6 @@ zizmor, the GitHub schemas). How the runner is emulated: tests/action_support.py
 
 from __future__ import annotations
 
-import inspect
 import json
 import re
 import shutil
@@ -18,7 +17,6 @@ import pytest
 import yaml
 
 from scanner.model import SEVERITY_RANK
-from scanner.report import known_formats
 from tests.action_support import ACTION_FILE, INSTALL_STEP, REPO, WORKFLOW_FILE, CompositeRunner, load_action, \
     write_launcher
 from tests.conftest import LANDING_ZONE
@@ -145,8 +143,6 @@ def test_partial_scan_is_exit_3_unless_allowed(action, workspace):
     assert "`allow-partial` is set" in allowed.summary
 
 
-@pytest.mark.skipif(not {"sarif", "junit", "evidence"} <= set(known_formats()),
-                    reason="the SARIF, JUnit and evidence reporters are not in this tree")
 def test_default_formats_write_every_file_the_outputs_name(action, workspace):
     run = action.run(sources="--inventory inventory.json", args=AS_OF, **{"fail-on": "none", "sarif-category": "landing-zone"})
     assert run.exit_code == 0, run.log
@@ -156,13 +152,6 @@ def test_default_formats_write_every_file_the_outputs_name(action, workspace):
     assert {r["automationDetails"]["id"] for r in sarif["runs"]} == {"landing-zone/"}
 
 
-def _scan_takes_sign_key() -> bool:
-    from scanner.commands.scan import scan
-    return "sign_key" in inspect.signature(scan).parameters
-
-
-@pytest.mark.skipif(not (_scan_takes_sign_key() and "evidence" in known_formats()),
-                    reason="certscan scan --sign-key and the evidence bundle are not in this tree")
 def test_sign_key_signs_the_evidence_bundle_and_leaks_nowhere(action, workspace, tmp_path):
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey

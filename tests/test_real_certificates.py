@@ -24,6 +24,7 @@ from scanner.rules.engine import evaluate
 from scanner.packs.loader import load_rules, parse_param_overrides
 from sources_support import NOW, make_cert, resigned, tls_servers  # noqa: F401
 from tests.conftest import REPO
+from tests.results_support import load_results
 
 # resigned() uses pyOpenSSL's deprecated X509.sign: cryptography refuses to sign with SHA-1 or MD5
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -141,7 +142,7 @@ def scan_endpoint(tmp_path, server, root: Path) -> dict:
     proc = run_certscan("scan", "--endpoint", f"localhost:{server.port}", "--fail-on", "none", "--format", "json",
                         "--output-dir", out, env={"CERTSCAN_CA_BUNDLE": str(root)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    results = json.loads((out / "certscan-results.json").read_text())
+    results = load_results(out / "certscan-results.json")
     inventory = json.loads((out / "certscan-inventory.json").read_text())
     return {"results": {r["rule_id"]: r for r in results["results"]}, "record": inventory["certificates"][0]}
 

@@ -20,9 +20,10 @@ def test_shards_partition_units_exactly_once_whatever_the_order():
             shards = [i for i in range(1, count + 1) if in_shard(key, (i, count))]
             assert len(shards) == 1
             owners[key] = shards[0]
-        assert {k: v for k, v in owners.items()} == {k: [i for i in range(1, count + 1) if in_shard(k, (i, count))][0]
-                                                    for k in KEYS}
-    assert len({in_shard(k, (1, 2)) for k in KEYS}) == 2  # both shards get work
+        assert set(owners.values()) == set(range(1, count + 1))  # every shard gets work
+    # The partition is a contract between the jobs of one sharded scan (and between versions
+    # of certscan running them): a unit's shard depends on its key alone, pinned here.
+    assert [next(i for i in range(1, 5) if in_shard(k, (i, 4))) for k in KEYS[:8]] == [1, 2, 2, 2, 1, 2, 3, 2]
 
 
 class FakeCollector:

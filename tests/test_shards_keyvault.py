@@ -13,6 +13,7 @@ from scanner.collect.runner import collect, in_shard
 from scanner.inputs.inventory_file import save_inventory
 from scanner.model import format_time
 from sources_support import NOW, azure_seams, keyvault, make_cert  # noqa: F401
+from tests.results_support import load_results
 
 SUBSCRIPTION = "11111111-2222-3333-4444-555555555555"
 VAULTS = [f"https://kv{n}.vault.azure.net" for n in range(6)]
@@ -46,7 +47,7 @@ def collect_to(service, path, shard=None, subscription=SUBSCRIPTION):
 
 def evaluate(cli, inventory, out):
     result = cli("scan", "--inventory", inventory, "--as-of", AS_OF, "--format", "json", "--output-dir", out)
-    return result.code, json.loads((out / "certscan-results.json").read_text())
+    return result.code, load_results(out / "certscan-results.json")
 
 
 def test_sharded_and_merged_vaults_equal_one_scan(keyvault, cli, tmp_path):

@@ -12,6 +12,7 @@ from scanner.model import Certificate, ValidationRecord
 from scanner.rules.engine import evaluate
 from scanner.packs.loader import load_rules
 from tests.conftest import LANDING_ZONE, REPO
+from tests.results_support import load_results
 
 AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)
 
@@ -141,7 +142,7 @@ def test_landing_zone_fails_every_shipped_rule(cli, tmp_path, rules):
     result = cli("scan", "--inventory", LANDING_ZONE, "--as-of", "2026-06-01T00:00:00Z", "--fail-on", "none",
                  "--output-dir", tmp_path)
     assert result.code == 0, result
-    data = json.loads((tmp_path / "certscan-results.json").read_text())
+    data = load_results(tmp_path / "certscan-results.json")
     failing = {r["rule_id"] for r in data["results"] if r["status"] == "fail"}
     assert failing == {r.id for r in rules}
     passing = {r["rule_id"] for r in data["results"] if r["status"] == "pass"}

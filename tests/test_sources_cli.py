@@ -18,6 +18,7 @@ from scanner.inputs.inventory_file import load_inventory
 from scanner.simulate.azure_keyvault_fake import LifetimeAction, Policy
 from sources_support import (NOW, azure_seams, free_port, keyvault, leaf_pems, make_cert, pki,  # noqa: F401
                              tls_servers)
+from tests.results_support import load_results
 
 SHOP = "https://shop.vault.azure.net"
 DENIED = "https://denied.vault.azure.net"
@@ -139,7 +140,7 @@ def scan_args(estate, *extra):
 
 
 def results_by_key(out: Path) -> dict[tuple[str, str], dict]:
-    data = json.loads((out / "certscan-results.json").read_text())
+    data = load_results(out / "certscan-results.json")
     return {(r["rule_id"], r["resource_id"]): r for r in data["results"]}
 
 
@@ -165,7 +166,7 @@ def test_scan_all_three_sources_with_rules(estate, capsys):
     assert legacy_months > 12
     assert results[("AKV-102", legacy)]["message"] == f"legacy is valid for {legacy_months} months"
 
-    data = json.loads((out / "certscan-results.json").read_text())
+    data = load_results(out / "certscan-results.json")
     errors = {(e["source"], e["resource"]): e["code"] for e in data["errors"]}
     assert errors == {("file", str(tree / "broken.crt")): "NotACertificate",
                       ("tls", estate["refused"]): "ConnectionRefused",

@@ -4,6 +4,7 @@ non-matching ones change nothing."""
 import json
 
 from tests.conftest import LANDING_ZONE
+from tests.results_support import load_results
 
 WILDCARD_ARN = "arn:aws:acm:eu-west-1:222222222222:certificate/00000000-0000-4000-8000-000000000004"
 
@@ -20,7 +21,7 @@ def waivers_file(write_file, *entries):
 def scan(cli, tmp_path, waivers, fail_on="none"):
     result = cli("scan", "--inventory", LANDING_ZONE, "--as-of", "2026-06-01T00:00:00Z", "--waivers", waivers,
                  "--fail-on", fail_on, "--output-dir", tmp_path / "out")
-    return result, json.loads((tmp_path / "out" / "certscan-results.json").read_text())
+    return result, load_results(tmp_path / "out" / "certscan-results.json")
 
 
 def find(data, rule_id, resource_id):
@@ -52,6 +53,24 @@ def test_waiver_expiring_exactly_at_as_of_has_expired(cli, tmp_path, write_file)
     path = waivers_file(write_file, ("W-EDGE", "WILDCARD-001", WILDCARD_ARN, "2026-06-01"))
     _, data = scan(cli, tmp_path, path)
     assert find(data, "WILDCARD-001", WILDCARD_ARN)["status"] == "fail"
+
+
+def test_waiver_expiring_a_second_after_as_of_still_waives(cli, tmp_path, write_file):
+    path = waivers_file(write_file, ("W-EDGE", "WILDCARD-001", WILDCARD_ARN, "2026-06-01T00:00:01Z"))
+    _, data = scan(cli, tmp_path, path)
+    assert find(data, "WILDCARD-001", WILDCARD_ARN)["status"] == "waived"
+    assert [w["state"] for w in data["waivers"]] == ["active"]
+
+
+def test_waiver_expiry_with_an_offset_is_compared_in_utc(cli, tmp_path, write_file):
+    # 01:00 at +02:00 is 23:00 UTC the day before as_of: expired, although "2026-06-01" is in it
+    path = waivers_file(write_file, ("W-TZ", "WILDCARD-001", WILDCARD_ARN, "2026-06-01T01:00:00+02:00"))
+    _, data = scan(cli, tmp_path, path)
+    assert find(data, "WILDCARD-001", WILDCARD_ARN)["status"] == "fail"
+    assert [w["state"] for w in data["waivers"]] == ["expired"]
+    path = waivers_file(write_file, ("W-TZ", "WILDCARD-001", WILDCARD_ARN, "2026-06-01T01:00:00-02:00"))
+    _, data = scan(cli, tmp_path, path)
+    assert find(data, "WILDCARD-001", WILDCARD_ARN)["status"] == "waived"
 
 
 def test_non_matching_waiver_changes_nothing(cli, tmp_path, write_file):

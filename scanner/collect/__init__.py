@@ -128,6 +128,10 @@ class Unit:
     key: str  # stable across runs: "aws.acm/123456789012/eu-west-1", "file//etc/ssl/a.pem"
     label: str  # for progress display
     payload: Any = None
+    # Where the unit lives, so that even an unforeseen failure is recorded with its place.
+    service: str | None = None
+    account: str | None = None
+    region: str | None = None
 
 
 @dataclass

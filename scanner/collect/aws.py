@@ -30,7 +30,7 @@ class AcmCollector:
     def units(self) -> tuple[list[Unit], list[CollectionError]]:
         found = self.estate.discover()
         units = [Unit(key=f"{self.source}/{account.id}/{region}", label=f"ACM {account.id} {region}",
-                      payload=(account.id, region))
+                      payload=(account.id, region), service="acm", account=account.id, region=region)
                  for account in found.accounts for region in found.regions]
         return units, list(found.errors)  # estate-wide errors are reported once, here
 
@@ -61,8 +61,11 @@ class IamCollector:
         self.estate = estate
 
     def units(self) -> tuple[list[Unit], list[CollectionError]]:
+        from scanner.collect.aws_org import DEFAULT_GLOBAL_REGION
+
         found = self.estate.discover()
-        return [Unit(key=f"{self.source}/{account.id}", label=f"IAM {account.id}", payload=account.id)
+        return [Unit(key=f"{self.source}/{account.id}", label=f"IAM {account.id}", payload=account.id,
+                     service="iam", account=account.id, region=DEFAULT_GLOBAL_REGION)
                 for account in found.accounts], []
 
     def collect(self, unit: Unit) -> UnitResult:
@@ -73,7 +76,7 @@ class IamCollector:
         try:
             iam = self.estate.client(account, "iam", DEFAULT_GLOBAL_REGION)
         except AccountUnreachable as exc:
-            return UnitResult(errors=[exc.error(source=self.source, region=None, unit=unit.key)],
+            return UnitResult(errors=[exc.error(source=self.source, region=DEFAULT_GLOBAL_REGION, unit=unit.key)],
                               coverage=[Coverage(unit=unit.key, source=self.source, service="iam", account=account,
                                                  count=0, complete=False)])
         scopes = [*self.estate.discover().regions, CLOUDFRONT]

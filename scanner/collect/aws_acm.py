@@ -17,11 +17,14 @@ certificate so TAG-001 never judges tags that were not read.
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from scanner.collect import UnitResult
-from scanner.collect.aws_errors import AWS_ERRORS, aws_error
+from scanner.collect.aws_errors import AWS_ERRORS, aws_error, expect, expect_items
 from scanner.model import Certificate, CollectionError, Coverage, ValidationRecord
 
 SOURCE = "aws.acm"
@@ -29,6 +32,44 @@ PAGE_SIZE = 1000  # ListCertificates maximum
 TAG_PAGE_SIZE = 100  # GetResources maximum
 MANAGED_TYPES = ("AMAZON_ISSUED", "PRIVATE")
 EC_CURVES = {"prime256v1": ("P-256", 256), "secp384r1": ("P-384", 384), "secp521r1": ("P-521", 521)}
+# DescribeCertificate runs this many at a time within one account x region, under ACM's
+# request-rate quota for it (applied by AWS per account per region; 10 per second is the
+# documented default, see the ACM quotas page): a region with thousands of DNS-validated
+# certificates is not read one call at a time, and is not throttled either. Botocore's
+# adaptive retries still handle any throttling that happens anyway (a lowered quota).
+DESCRIBE_WORKERS = 4
+DESCRIBE_RATE = 10.0
+
+
+class RateLimiter:
+    """At most ``rate`` acquisitions per second, spaced evenly (a token bucket of one), shared
+    by the threads of a process. ``clock``/``sleep`` are seams for tests."""
+
+    def __init__(self, rate: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.interval = 1.0 / rate
+        self.clock, self.sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
+
+
+_limiters: dict[tuple[str, str, str], RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def rate_limiter(account: str, region: str, api: str, rate: float) -> RateLimiter:
+    """One limiter per account, region and API, as AWS counts the quota (units of one account
+    and region may run in different threads, or shards of one process)."""
+    with _limiters_lock:
+        return _limiters.setdefault((account, region, api), RateLimiter(rate))
 
 
 def all_key_types(acm: Any) -> list[str]:
@@ -42,7 +83,8 @@ def list_summaries(acm: Any) -> Iterator[dict[str, Any]]:
     pages = paginator.paginate(Includes={"keyTypes": all_key_types(acm)},
                                PaginationConfig={"PageSize": PAGE_SIZE})
     for page in pages:
-        yield from page.get("CertificateSummaryList", [])
+        yield from expect_items(expect(page, "CertificateSummaryList", list, "ListCertificates"),
+                                ("CertificateArn",), "ListCertificates")
 
 
 def needs_details(summary: dict[str, Any]) -> bool:
@@ -154,7 +196,8 @@ def bulk_tags(tagging: Any, arns: set[str]) -> dict[str, dict[str, str]]:
     found: dict[str, dict[str, str]] = {}
     paginator = tagging.get_paginator("get_resources")
     for page in paginator.paginate(ResourceTypeFilters=["acm:certificate"], ResourcesPerPage=TAG_PAGE_SIZE):
-        for item in page.get("ResourceTagMappingList", []):
+        for item in expect_items(expect(page, "ResourceTagMappingList", list, "GetResources"),
+                                 ("ResourceARN",), "GetResources"):
             if item["ResourceARN"] in arns:
                 found[item["ResourceARN"]] = {t["Key"]: t.get("Value") or "" for t in item.get("Tags", [])}
     return found
@@ -174,20 +217,45 @@ def collect_region(acm: Any, tagging: Any, *, account: str, region: str, unit: s
         failed(exc)
         return UnitResult(errors=errors, coverage=[_coverage(unit, account, region, 0, False)])
 
+    details = describe_all([s for s in summaries if needs_details(s)], acm,
+                           rate_limiter(account, region, "acm:DescribeCertificate", DESCRIBE_RATE))
     records = []
     for summary in summaries:
         detail = None
-        if needs_details(summary):
-            try:
-                detail = acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"]
-            except AWS_ERRORS as exc:
-                failed(exc, resource=summary["CertificateArn"])
+        arn = summary["CertificateArn"]
+        if arn in details:
+            detail, error = details[arn]
+            if error is not None:
+                failed(error, resource=arn)
         records.append(certificate_record(summary, detail, account=account, region=region))
 
     if records:
         _attach_tags(records, acm, tagging, failed)
     return UnitResult(certificates=records, errors=errors,
                       coverage=[_coverage(unit, account, region, len(records), not errors)])
+
+
+def describe_all(summaries: list[dict[str, Any]], acm: Any,
+                 limiter: RateLimiter) -> dict[str, tuple[dict[str, Any] | None, BaseException | None]]:
+    """DescribeCertificate for each summary, DESCRIBE_WORKERS at a time under the limiter:
+    ARN -> (details, None) or (None, the provider error). The caller records errors in the
+    summaries' order, so the inventory does not depend on which call finished first."""
+
+    def describe(summary: dict[str, Any]) -> tuple[dict[str, Any] | None, BaseException | None]:
+        limiter.acquire()
+        try:
+            return expect(acm.describe_certificate(CertificateArn=summary["CertificateArn"]),
+                          "Certificate", dict, "DescribeCertificate"), None
+        except AWS_ERRORS as exc:
+            return None, exc
+
+    if len(summaries) <= 1:
+        answers = [describe(s) for s in summaries]
+    else:
+        with ThreadPoolExecutor(max_workers=min(DESCRIBE_WORKERS, len(summaries)),
+                                thread_name_prefix="certscan-acm-describe") as pool:
+            answers = list(pool.map(describe, summaries))
+    return {summary["CertificateArn"]: answer for summary, answer in zip(summaries, answers)}
 
 
 def _attach_tags(records: list[Certificate], acm: Any, tagging: Any, failed) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 import dns.exception
 import dns.resolver
 
-from scanner.collect.aws_errors import AWS_ERRORS, aws_error
+from scanner.collect.aws_errors import AWS_ERRORS, aws_error, expect, expect_items
 from scanner.model import Certificate, CollectionError, ValidationRecord
 from scanner.inputs.problems import InputError, Problem
 
@@ -64,7 +64,7 @@ class HostedZone:
 def list_public_zones(route53: Any, account: str) -> list[HostedZone]:
     zones = []
     for page in route53.get_paginator("list_hosted_zones").paginate():
-        for zone in page.get("HostedZones", []):
+        for zone in expect_items(expect(page, "HostedZones", list, "ListHostedZones"), ("Id", "Name"), "ListHostedZones"):
             if (zone.get("Config") or {}).get("PrivateZone"):
                 continue  # ACM validates through public DNS only
             zones.append(HostedZone(account, zone["Id"], normalize_name(zone["Name"]),
@@ -90,7 +90,7 @@ def cname_at(route53: Any, zone_id: str, name: str) -> list[str]:
     answer = route53.list_resource_record_sets(HostedZoneId=zone_id, StartRecordName=name,
                                                StartRecordType="CNAME", MaxItems="1")
     out = []
-    for rrset in answer.get("ResourceRecordSets", [])[:1]:
+    for rrset in expect(answer, "ResourceRecordSets", list, "ListResourceRecordSets")[:1]:
         if rrset.get("Type") == "CNAME" and normalize_name(rrset["Name"]) == name:
             out = [r["Value"] for r in rrset.get("ResourceRecords", [])]
     return out
@@ -101,7 +101,8 @@ def zone_cnames(route53: Any, zone_id: str) -> dict[str, list[str]]:
     out: dict[str, list[str]] = defaultdict(list)
     paginator = route53.get_paginator("list_resource_record_sets")
     for page in paginator.paginate(HostedZoneId=zone_id, PaginationConfig={"PageSize": RECORDS_PER_PAGE}):
-        for rrset in page.get("ResourceRecordSets", []):
+        for rrset in expect_items(expect(page, "ResourceRecordSets", list, "ListResourceRecordSets"),
+                                  ("Name", "Type"), "ListResourceRecordSets"):
             if rrset.get("Type") == "CNAME":
                 out[normalize_name(rrset["Name"])].extend(r["Value"] for r in rrset.get("ResourceRecords", []))
     return out

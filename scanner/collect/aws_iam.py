@@ -15,12 +15,13 @@ from typing import Any
 from cryptography import x509
 
 from scanner.collect import UnitResult
-from scanner.collect.aws_errors import AWS_ERRORS, aws_error
+from scanner.collect.aws_errors import AWS_ERRORS, aws_error, expect, expect_items
 from scanner.collect.aws_usage import UsageIndex, iam_id_key
 from scanner.collect.x509facts import certificate_facts
 from scanner.model import Certificate, CollectionError, Coverage
 
 SOURCE = "aws.iam"
+GLOBAL_REGION = "us-east-1"  # IAM is global; its calls (and so its errors) go to this region
 
 
 def parse_body(body: str) -> x509.Certificate:
@@ -55,24 +56,26 @@ def collect_account(iam: Any, usage: Callable[[], list[UsageIndex]], *, account:
     errors: list[CollectionError] = []
     try:
         listed = [m for page in iam.get_paginator("list_server_certificates").paginate()
-                  for m in page.get("ServerCertificateMetadataList", [])]
+                  for m in expect_items(expect(page, "ServerCertificateMetadataList", list, "ListServerCertificates"),
+                                        ("Arn", "ServerCertificateName"), "ListServerCertificates")]
     except AWS_ERRORS as exc:
-        errors.append(aws_error(exc, source=SOURCE, service="iam", account=account, unit=unit))
+        errors.append(aws_error(exc, source=SOURCE, service="iam", account=account, region=GLOBAL_REGION, unit=unit))
         return UnitResult(errors=errors, coverage=[_coverage(unit, account, 0, False)])
 
     pairs: list[tuple[Certificate, dict[str, Any]]] = []
     for metadata in listed:
         body = None
         try:
-            body = iam.get_server_certificate(
-                ServerCertificateName=metadata["ServerCertificateName"])["ServerCertificate"]
+            body = expect(iam.get_server_certificate(ServerCertificateName=metadata["ServerCertificateName"]),
+                          "ServerCertificate", dict, "GetServerCertificate")
+            expect(body, "CertificateBody", str, "GetServerCertificate")
         except AWS_ERRORS as exc:
-            errors.append(aws_error(exc, source=SOURCE, service="iam", account=account, unit=unit,
+            errors.append(aws_error(exc, source=SOURCE, service="iam", account=account, region=GLOBAL_REGION, unit=unit,
                                     resource=metadata["Arn"]))
         try:
             record = certificate_record(metadata, body, account=account)
         except ValueError as exc:  # a body cryptography cannot parse
-            errors.append(CollectionError(source=SOURCE, code="CertificateParseError", account=account,
+            errors.append(CollectionError(source=SOURCE, code="CertificateParseError", account=account, region=GLOBAL_REGION,
                                           service="iam", resource=metadata["Arn"], unit=unit,
                                           message=f"certificate body could not be parsed: {exc}"))
             record = certificate_record(metadata, None, account=account)
@@ -86,7 +89,7 @@ def collect_account(iam: Any, usage: Callable[[], list[UsageIndex]], *, account:
                 code, message = index.failure
                 errors.append(CollectionError(
                     source=SOURCE, code=code, account=account, service=index.service, unit=unit,
-                    region=None if index.service == "cloudfront" else index.scope,
+                    region=GLOBAL_REGION if index.service == "cloudfront" else index.scope,
                     message=f"finding which listeners use IAM server certificates: {message}"))
     records = [record for record, _ in pairs]
     return UnitResult(certificates=records, errors=errors,

@@ -23,7 +23,7 @@ from botocore.credentials import RefreshableCredentials
 from botocore.exceptions import ProfileNotFound
 
 from scanner.collect import SourceOptions
-from scanner.collect.aws_errors import AWS_ERRORS, aws_error
+from scanner.collect.aws_errors import AWS_ERRORS, aws_error, check_answer, expect, expect_items
 from scanner.model import CollectionError
 from scanner.inputs.problems import InputError, Problem
 
@@ -38,6 +38,7 @@ DEFAULT_GLOBAL_REGION = "us-east-1"  # where global services (IAM, Route 53, Clo
 class Account:
     id: str
     name: str | None = None
+    organization: str | None = field(default=None, compare=False)  # o-..., from the account's ARN
 
 
 class AccountUnreachable(Exception):
@@ -89,20 +90,17 @@ def organization_accounts(org: Any) -> list[Account]:
     """The Organization's ACTIVE accounts (every page), sorted by id."""
     accounts = []
     for page in org.get_paginator("list_accounts").paginate():
-        for item in page["Accounts"]:
+        for item in expect_items(expect(page, "Accounts", list, "ListAccounts"), ("Id",), "ListAccounts"):
             # State replaces Status (retired in 2026); either says ACTIVE for a live account.
             if (item.get("State") or item.get("Status")) == "ACTIVE":
-                accounts.append(Account(item["Id"], item.get("Name")))
+                accounts.append(Account(item["Id"], item.get("Name"), _organization_of(item.get("Arn"))))
     return sorted(accounts, key=lambda a: a.id)
 
 
-def organization_id_of(org: Any) -> str | None:
-    """The Organization id from the first account ARN (arn:aws:organizations::M:account/o-x/ID)."""
-    for page in org.get_paginator("list_accounts").paginate(PaginationConfig={"MaxItems": 1}):
-        for item in page["Accounts"]:
-            parts = str(item.get("Arn", "")).split("/")
-            return parts[1] if len(parts) == 3 and parts[1].startswith("o-") else None
-    return None
+def _organization_of(arn: Any) -> str | None:
+    """o-... from an account ARN (arn:aws:organizations::MANAGEMENT:account/o-xxx/ID)."""
+    parts = arn.split("/") if isinstance(arn, str) else []
+    return parts[1] if len(parts) == 3 and parts[1].startswith("o-") else None
 
 
 class AwsEstate:
@@ -161,9 +159,8 @@ class AwsEstate:
             self._identities[found.caller_account] = {"arn": found.caller_arn, "via": "credentials"}
         if self.org_mode:
             try:
-                org = self._base_client("organizations", DEFAULT_GLOBAL_REGION)
-                found.accounts = organization_accounts(org)
-                found.organization_id = organization_id_of(org) if found.accounts else None
+                found.accounts = organization_accounts(self._base_client("organizations", DEFAULT_GLOBAL_REGION))
+                found.organization_id = next((a.organization for a in found.accounts if a.organization), None)
             except AWS_ERRORS as exc:
                 found.errors.append(aws_error(exc, source=SOURCE, service="organizations",
                                               account=found.caller_account, context="ListAccounts"))
@@ -173,7 +170,8 @@ class AwsEstate:
         if self.requested_regions == ["all"]:
             try:
                 answer = self._base_client("ec2", self.home_region).describe_regions(AllRegions=False)
-                found.regions = sorted(r["RegionName"] for r in answer["Regions"])
+                found.regions = sorted(r["RegionName"] for r in expect_items(
+                    expect(answer, "Regions", list, "DescribeRegions"), ("RegionName",), "DescribeRegions"))
             except AWS_ERRORS as exc:
                 found.errors.append(aws_error(exc, source=SOURCE, service="ec2", account=found.caller_account,
                                               context="DescribeRegions (--regions all)"))
@@ -209,8 +207,9 @@ class AwsEstate:
 
         def fetch() -> dict[str, str]:  # the first call also records whom we became
             answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)
-            assumed.setdefault("arn", answer.get("AssumedRoleUser", {}).get("Arn"))
-            creds = answer["Credentials"]
+            creds = expect(answer, "Credentials", dict, "AssumeRole")
+            user = answer.get("AssumedRoleUser")
+            assumed.setdefault("arn", user.get("Arn") if isinstance(user, dict) else None)
             return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
                     "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
 
@@ -252,6 +251,7 @@ class AwsEstate:
                 found = self._clients.get(key)
             if found is None:
                 found = session.client(service, region_name=region, config=self.config)
+                found.meta.events.register("before-parse", check_answer)
                 with self._lock:
                     self._clients[key] = found
         return found
@@ -263,6 +263,7 @@ class AwsEstate:
         if found is None:
             with self._session_lock(self.base_session):
                 found = self.base_session.client(service, region_name=region, config=self.config)
+                found.meta.events.register("before-parse", check_answer)
             with self._lock:
                 self._clients.setdefault(key, found)
         return found

@@ -143,13 +143,52 @@ def certificate_record(kv_cert: Any, policy: Any, target: VaultTarget, current: 
     return record, problem
 
 
+# --- answers that cannot be understood ------------------------------------------------------
+
+MALFORMED = "MalformedResponse"
+_LISTINGS = ("/certificates", "/versions", "/vaults")  # paths whose answer is a page {value, nextLink}
+
+
+def check_answer(pipeline_response: Any) -> None:
+    """Client-wide raw_response_hook: a 2xx answer whose body is not the JSON object the call
+    returns (an HTML page, truncated JSON, a page without `value`) raises, so the vault is
+    recorded as an error instead of being read as holding no certificates."""
+    http = pipeline_response.http_response
+    if not 200 <= http.status_code < 300:
+        return
+    path = urlsplit(http.request.url).path.rstrip("/")
+    body = http.body() or b""
+    try:
+        document = json.loads(body)
+    except ValueError:
+        document = None
+    problem = None
+    if not isinstance(document, dict):
+        problem = f"the answer is not a JSON object ({len(body)} bytes starting {body[:60]!r})"
+    elif path.endswith(_LISTINGS):
+        if not isinstance(document.get("value"), list):
+            problem = "the answer is not a page of items (no 'value' list)"
+        elif not all(isinstance(item, dict) and isinstance(item.get("id"), str) for item in document["value"]):
+            problem = "an item of the page has no 'id'"
+    elif "/certificates/" in path and not isinstance(document.get("id"), str):
+        problem = "the answer has no certificate 'id'"
+    if problem:
+        from azure.core.exceptions import DecodeError
+
+        exc = DecodeError(message=f"{http.request.method} {path}: {problem}", response=http)
+        exc.malformed = True  # type: ignore[attr-defined]
+        raise exc
+
+
 # --- errors --------------------------------------------------------------------------------
 
 def _error(exc: Exception, target: VaultTarget | None, unit: str, resource: str | None = None,
            service: str = SERVICE, account: str | None = None) -> CollectionError:
     from azure.core.exceptions import HttpResponseError
 
-    if isinstance(exc, HttpResponseError):
+    if getattr(exc, "malformed", False):
+        code, message = MALFORMED, exc.message
+    elif isinstance(exc, HttpResponseError):
         detail = exc.error.message if exc.error is not None and exc.error.message else (exc.reason or str(exc))
         code = (exc.error.code if exc.error is not None and exc.error.code else None) \
             or (f"HTTP{exc.status_code}" if exc.status_code else type(exc).__name__)
@@ -185,7 +224,8 @@ class KeyVaultCollector:
             return self._credential
 
     def _client_kwargs(self) -> dict[str, Any]:
-        kwargs: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT, "read_timeout": READ_TIMEOUT}
+        kwargs: dict[str, Any] = {"connection_timeout": CONNECTION_TIMEOUT, "read_timeout": READ_TIMEOUT,
+                                  "raw_response_hook": check_answer}
         if self._transport is not None:
             kwargs["transport"] = self._transport
         return kwargs

@@ -80,6 +80,27 @@ class FileTarget:
     walked: bool  # found by walking a folder (then sibling key files count)
 
 
+def path_text(path: str) -> str:
+    """A path as the OS gave it (str, undecodable bytes surrogate-escaped) in the stable,
+    reversible text every output carries: each byte that is not UTF-8 becomes ``\\xNN`` and,
+    on POSIX, a literal backslash becomes ``\\\\``. A valid UTF-8 name without backslashes is
+    unchanged, so ids and fingerprints of ordinary files do not move."""
+    raw = os.fsencode(path)
+    if os.sep == "/":
+        raw = raw.replace(b"\\", b"\\\\")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def path_from_text(text: str) -> str:
+    """The inverse of path_text: the OS path (surrogate-escaped str) an output names."""
+    if os.sep != "/":
+        return text
+    raw = text.encode("utf-8")
+    out = re.sub(rb"\\(\\|x[0-9a-f]{2})",
+                 lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(1)[1:], 16)]), raw)
+    return os.fsdecode(out)
+
+
 def unit_key(path: str) -> str:
     return f"{SOURCE}/{path}"
 
@@ -302,11 +323,12 @@ class FileCollector:
                 for path in files:
                     targets[path] = FileTarget(path, walked=True)
                 errors.extend(CollectionError(source=SOURCE, code="FolderUnreadable", message=f"cannot list: {reason}",
-                                              resource=folder, unit=unit_key(folder))
+                                              resource=path_text(folder), unit=unit_key(path_text(folder)))
                               for folder, reason in failures)
             elif given not in targets:  # a file also reached through its folder stays "walked"
                 targets[given] = FileTarget(given, walked=False)
-        units = [Unit(key=unit_key(path), label=path, payload=target) for path, target in sorted(targets.items())]
+        units = [Unit(key=unit_key(path_text(path)), label=path_text(path), payload=target)
+                 for path, target in sorted(targets.items())]
         return units, errors
 
     def folder_has_private_key(self, folder: str) -> bool:
@@ -349,6 +371,7 @@ class FileCollector:
             parsed = ParsedFile(problems=[problem])
         key_beside = parsed.private_key or (bool(parsed.certificates) and target.walked
                                             and self.folder_has_private_key(os.path.dirname(target.path)))
+        shown = path_text(target.path)  # what outputs carry; target.path is what the OS reads
         records = []
         for index, cert in parsed.certificates:
             try:
@@ -357,11 +380,11 @@ class FileCollector:
                 parsed.problems.append(FileProblem("CertificateParseError", f"certificate #{index} cannot be read: {exc}"))
                 continue
             records.append(Certificate(
-                id=f"{target.path}#{index}" if parsed.slots > 1 else target.path, source=SOURCE,
-                name=os.path.basename(target.path), private_key_present=key_beside, **facts))
-        errors = [CollectionError(source=SOURCE, code=p.code, message=f"{target.path}: {p.message}",
-                                  service=SOURCE, resource=target.path, unit=unit.key) for p in parsed.problems]
-        coverage = Coverage(unit=unit.key, source=SOURCE, service=SOURCE, resource=target.path,
+                id=f"{shown}#{index}" if parsed.slots > 1 else shown, source=SOURCE,
+                name=os.path.basename(shown), private_key_present=key_beside, **facts))
+        errors = [CollectionError(source=SOURCE, code=p.code, message=f"{shown}: {p.message}",
+                                  service=SOURCE, resource=shown, unit=unit.key) for p in parsed.problems]
+        coverage = Coverage(unit=unit.key, source=SOURCE, service=SOURCE, resource=shown,
                             count=len(records), complete=not errors)
         return UnitResult(certificates=records, errors=errors, coverage=[coverage])
 

@@ -18,7 +18,7 @@ def in_shard(unit_key: str, shard: tuple[int, int] | None) -> bool:
     if shard is None:
         return True
     index, count = shard
-    digest = int.from_bytes(hashlib.sha256(unit_key.encode()).digest()[:8], "big")
+    digest = int.from_bytes(hashlib.sha256(unit_key.encode("utf-8", "backslashreplace")).digest()[:8], "big")
     return digest % count == index - 1
 
 
@@ -26,9 +26,13 @@ def _safe_collect(collector: Collector, unit: Unit) -> UnitResult:
     try:
         return collector.collect(unit)
     except Exception as exc:  # a bug or an unexpected provider answer: record it, go on
+        message = f"{type(exc).__name__}: {exc}"
         return UnitResult(errors=[CollectionError(source=collector.source, code="InternalError",
-                                                  message=f"{type(exc).__name__}: {exc}", unit=unit.key)],
-                          coverage=[Coverage(unit=unit.key, source=collector.source, complete=False)])
+                                                  message=message if len(message) <= 300 else message[:300] + "…",
+                                                  service=unit.service, account=unit.account, region=unit.region,
+                                                  unit=unit.key)],
+                          coverage=[Coverage(unit=unit.key, source=collector.source, service=unit.service,
+                                             account=unit.account, region=unit.region, complete=False)])
 
 
 def collect(options: SourceOptions, collected_at: datetime, collectors: list[Collector] | None = None) -> Inventory:
@@ -49,6 +53,8 @@ def collect(options: SourceOptions, collected_at: datetime, collectors: list[Col
     progress = None
     if show:
         from rich.progress import Progress
+
+        from scanner.report.escape import console as console_text
         progress = Progress(transient=True, console=_stderr_console())
         progress.start()
         task = progress.add_task("collecting", total=len(work))
@@ -61,7 +67,8 @@ def collect(options: SourceOptions, collected_at: datetime, collectors: list[Col
                 inventory.errors.extend(part.errors)
                 inventory.coverage.extend(part.coverage)
                 if progress is not None:
-                    progress.update(task, advance=1, description=futures[future].label)
+                    # a unit's label names a file, endpoint or vault: outside text
+                    progress.update(task, advance=1, description=console_text(futures[future].label))
         for collector in collectors:
             finish = getattr(collector, "finish", None)
             if finish is not None:

@@ -57,17 +57,27 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return index, count
 
 
+# --as-of leaves room for the date arithmetic a scan does (days within +-100 years, see the
+# rule pack schema), so no later step can overflow datetime's years 1..9999.
+AS_OF_YEARS = (101, 9899)
+
+
 def parse_as_of(text: str | None) -> datetime | None:
     if text is None:
         return None
     try:
-        return parse_time(text)
+        moment = parse_time(text)
     except NaiveDatetimeError:
         raise InputError(Problem("--as-of", f"{text!r} has no time zone: add 'Z' or an offset such as +02:00, "
                                             "or give a date (midnight UTC)")) from None
     except ValueError:
         raise InputError(Problem("--as-of", f"{text!r} is not an ISO 8601 date or timestamp "
-                                            "(e.g. 2026-06-01 or 2026-06-01T00:00:00Z)")) from None
+                                            "(e.g. 2026-06-01 or 2026-06-01T00:00:00Z) within the years "
+                                            f"{AS_OF_YEARS[0]} to {AS_OF_YEARS[1]} in UTC")) from None
+    if not AS_OF_YEARS[0] <= moment.year <= AS_OF_YEARS[1]:
+        raise InputError(Problem("--as-of", f"{text!r} is outside the years {AS_OF_YEARS[0]} to {AS_OF_YEARS[1]} "
+                                            "(a scan adds and subtracts up to 100 years of days)"))
+    return moment
 
 
 def split_list(values: list[str] | None) -> list[str]:

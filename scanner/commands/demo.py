@@ -6,7 +6,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from scanner.report.console import print_summary
+from scanner.report.console import print_summary, print_written
+from scanner.report.escape import console as c
 
 
 def demo(
@@ -29,8 +30,6 @@ def demo(
     print_summary(run.report, console)
     console.rule("What the demo shows")
     for line in story(run):
-        console.print(line)
-    for paths in run.written.values():
-        for path in paths:
-            console.print(f"wrote {path}", style="dim")
+        console.print(c(line))
+    print_written([path for paths in run.written.values() for path in paths], console)
     raise typer.Exit(run.gate.exit_code)

@@ -1,6 +1,6 @@
 """Read-only commands over a collected (or saved) inventory: ``inventory``, ``expiring`` and
-``dns-check``. No rules run. Exit 3 when collection was incomplete (unless --allow-partial),
-2 on bad input, else 0."""
+``dns-check`` (scanner.usecases.inventory). No rules run. Exit 3 when collection was
+incomplete (unless --allow-partial), 2 on bad input, else 0."""
 
 # No "from __future__ import annotations": typer reads these annotations at runtime.
 from datetime import datetime
@@ -12,10 +12,10 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
 from scanner.inputs.config import load_config, pick
-from scanner.evaluate.gate import EXIT_INCOMPLETE, EXIT_OK
 from scanner.model import Inventory
-from scanner.usecases.scan import gather, now
 from scanner.report import inventory_view
+from scanner.report.console import print_collection_problems, print_written
+from scanner.usecases.inventory import collect_for_listing, listing_exit_code
 
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuration YAML file.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Days to expiry as of this date or ISO 8601 timestamp with a zone (default: now).")]
@@ -28,30 +28,23 @@ def _load(source_args: dict, config: Optional[str], as_of: Optional[str]) -> tup
     """Bad input raises InputError before anything is collected."""
     cfg = load_config(config)
     moment = parse_as_of(as_of)
-    sources = build_sources(cfg, **source_args)
-    started = now()
-    return cfg, gather(sources, started), moment or started
+    listing = collect_for_listing(build_sources(cfg, **source_args), moment)
+    return cfg, listing.inventory, listing.as_of
 
 
 def _finish(inventory: Inventory, cfg: dict[str, Any], allow_partial: Optional[bool]) -> None:
-    err = Console(stderr=True, highlight=False)
-    for error in sorted(inventory.errors, key=lambda e: (e.source, e.account or "", e.region or "", e.code)):
-        where = " ".join(part for part in (error.source, error.account, error.region, error.service) if part)
-        err.print(f"[red]not collected:[/red] {where}: {error.code}: {error.message}", soft_wrap=True)
-    for unit in inventory.coverage:
-        if not unit.complete and not any(e.unit == unit.unit for e in inventory.errors):
-            err.print(f"[red]incomplete:[/red] {unit.unit}")
-    partial = bool(pick(allow_partial, cfg, "allow_partial", False))
-    raise typer.Exit(EXIT_INCOMPLETE if not inventory.complete and not partial else EXIT_OK)
+    print_collection_problems(inventory, Console(stderr=True, highlight=False))
+    raise typer.Exit(listing_exit_code(inventory, bool(pick(allow_partial, cfg, "allow_partial", False))))
 
 
 def _export(inventory: Inventory, rows, moment: datetime, view: dict[str, Any],
             export_json: Optional[Path], export_csv: Optional[Path]) -> None:
-    err = Console(stderr=True, highlight=False)
+    written = []
     if export_json:
-        err.print(f"wrote {inventory_view.export_json(export_json, inventory, rows, moment, view)}", style="dim")
+        written.append(inventory_view.export_json(export_json, inventory, rows, moment, view))
     if export_csv:
-        err.print(f"wrote {inventory_view.export_csv(export_csv, rows)}", style="dim")
+        written.append(inventory_view.export_csv(export_csv, rows))
+    print_written(written, Console(stderr=True, highlight=False))
 
 
 @with_sources

@@ -6,7 +6,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from scanner.inputs.inventory_file import DEFAULT_MAX_SKEW, load_inventory, merge_inventories, save_inventory
+from scanner.inputs.inventory_file import DEFAULT_MAX_SKEW
+from scanner.report.escape import console as c
+from scanner.usecases.merge import merge_files
 
 
 def merge(
@@ -17,8 +19,7 @@ def merge(
     = DEFAULT_MAX_SKEW.total_seconds() / 3600,
 ):
     """Merge shard inventories; refuses overlapping units and shards collected too far apart."""
-    parts = [(path, load_inventory(path)) for path in inventories]
-    merged = merge_inventories(parts, timedelta(hours=max_skew_hours))
-    save_inventory(merged, output)
-    Console(stderr=True).print(f"merged {len(parts)} inventories: {len(merged.coverage)} units, "
-                               f"{len(merged.certificates)} certificates, {len(merged.errors)} errors -> {output}")
+    run = merge_files(inventories, output, timedelta(hours=max_skew_hours))
+    merged = run.merged
+    Console(stderr=True).print(f"merged {run.inputs} inventories: {len(merged.coverage)} units, "
+                               f"{len(merged.certificates)} certificates, {len(merged.errors)} errors -> {c(output)}")

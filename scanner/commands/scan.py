@@ -9,13 +9,16 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
 from scanner.commands.invocation import invocation_arguments
+from scanner.commands.notify import print_delivery
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.packs.frameworks import check_frameworks
 from scanner.evaluate.gate import FAIL_ON_CHOICES
 from scanner.usecases.scan import ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem
-from scanner.report.console import print_summary
+from scanner.report import formats as output_formats
+from scanner.report.console import print_summary, print_written
 from scanner.evidence.signing import load_private_key
+from scanner.usecases import notify as notify_usecase
 
 RulesOpt = Annotated[Optional[list[str]], typer.Option("--rules", help="Rule pack file or folder (repeatable); 'builtin' names the shipped packs.")]
 ParamOpt = Annotated[Optional[list[str]], typer.Option("--param", help="Override a rule parameter: RULE.KEY=VALUE (repeatable).")]
@@ -23,13 +26,15 @@ WaiversOpt = Annotated[Optional[str], typer.Option("--waivers", help="Waivers YA
 ConfigOpt = Annotated[Optional[str], typer.Option("--config", help="Configuration YAML file.")]
 AsOfOpt = Annotated[Optional[str], typer.Option("--as-of", help="Evaluate as of this date or ISO 8601 timestamp with a zone (default: now).")]
 OutputDirOpt = Annotated[Optional[Path], typer.Option("--output-dir", help="Where reports are written (default ./reports).")]
-FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help="Comma list: sarif,junit,json,evidence,markdown,csv,html.")]
+FormatOpt = Annotated[Optional[list[str]], typer.Option("--format", help=f"Comma list: {','.join(output_formats.names())}.")]
 FailOnOpt = Annotated[Optional[str], typer.Option("--fail-on", help="critical|high|medium|low|info|none (default high).")]
 SignKeyOpt = Annotated[Optional[str], typer.Option("--sign-key", help="Ed25519 private key (PEM) that signs the evidence manifest (needs --format evidence).")]
 FrameworkOpt = Annotated[Optional[list[str]], typer.Option(
     "--framework", help="Framework whose controls the reports show (repeatable; default: every framework).")]
 RulesOriginOpt = Annotated[Optional[str], typer.Option(
     "--rules-origin", help="Replaying an evidence bundle: its manifest.json, which names the bundled packs as the original scan did.")]
+NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
+PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan).")]
 AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-allow-partial", help="Do not exit 3 when a source could not be read.")]
 
 
@@ -75,15 +80,18 @@ def scan(
     sign_key: SignKeyOpt = None,
     framework: FrameworkOpt = None,
     rules_origin: RulesOriginOpt = None,
+    notify: NotifyOpt = None,
+    pushgateway: PushgatewayOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
                                      sign_key, framework, rules_origin)
+    routes = notify_usecase.load(notify) if notify else None  # a bad routes file is exit 2 before collecting
     sources = build_sources(cfg, **source_args)
     run = run_scan(sources, settings)
     print_summary(run.report, Console())
-    for name, paths in run.written.items():
-        for path in paths:
-            Console(stderr=True).print(f"wrote {path}", style="dim")
-    raise typer.Exit(run.gate.exit_code)
+    print_written([path for paths in run.written.values() for path in paths], Console(stderr=True))
+    delivery = notify_usecase.after_scan(run.report, routes, pushgateway)
+    print_delivery(delivery)
+    raise typer.Exit(notify_usecase.exit_code(run.gate.exit_code, delivery))

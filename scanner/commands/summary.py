@@ -17,7 +17,7 @@ def summary(results: Annotated[str, typer.Option("--results", help="A certscan-r
     sys.stdout.flush()
     buffer = getattr(sys.stdout, "buffer", None)
     if buffer is not None:
-        buffer.write(text.encode("utf-8"))
+        buffer.write(text.encode("utf-8", "backslashreplace"))
         buffer.flush()
     else:
         sys.stdout.write(text)

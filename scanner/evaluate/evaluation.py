@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner.model import SUPERSEDED, Inventory, Result, Waiver, expiry_bucket, format_time
+from scanner.model import SUPERSEDED, Inventory, _cert_key, Result, Waiver, expiry_bucket, format_time
 from scanner.rules.engine import evaluate
 from scanner.rules.model import PackInfo, Rule
 from scanner.evaluate.waivers import WaiverState, apply_waivers
@@ -53,14 +53,32 @@ class Evaluation:
         }
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True)  # the C encoder (no indent): what the id has always hashed
+_CHUNK = 2_000
+
+
+def _hash_inventory(digest: Any, inventory: Inventory) -> None:
+    """Feed json.dumps(inventory.to_dict(), sort_keys=True) to the digest a chunk of
+    certificates at a time: the same bytes, without every certificate as a dict at once."""
+    marker = "\x00certificates"
+    skeleton = {**inventory.to_dict(certificates=False), "certificates": marker}
+    before, after = _ENCODER.encode(skeleton).split(_ENCODER.encode(marker))
+    digest.update(before.encode() + b"[")
+    certificates = sorted(inventory.certificates, key=_cert_key)
+    for start in range(0, len(certificates), _CHUNK):
+        chunk = _ENCODER.encode([c.to_dict() for c in certificates[start:start + _CHUNK]])
+        digest.update((b", " if start else b"") + chunk[1:-1].encode())
+    digest.update(b"]" + after.encode())
+
+
 def scan_id_for(inventory: Inventory, rules: list[Rule], waivers: list[Waiver], as_of: datetime) -> str:
     """A content id: the same inventory, packs, parameters, waivers and as_of give the same id."""
     digest = hashlib.sha256()
-    digest.update(json.dumps(inventory.to_dict(), sort_keys=True).encode())
+    _hash_inventory(digest, inventory)
     for rule in rules:
-        digest.update(f"{rule.id}|{rule.pack.sha256}|{json.dumps(rule.params, sort_keys=True)}".encode())
+        digest.update(f"{rule.id}|{rule.pack.sha256}|{json.dumps(rule.params, sort_keys=True)}".encode("utf-8", "backslashreplace"))
     for w in waivers:
-        digest.update(f"{w.id}|{w.rule}|{w.resource}|{format_time(w.expires)}".encode())
+        digest.update(f"{w.id}|{w.rule}|{w.resource}|{format_time(w.expires)}".encode("utf-8", "backslashreplace"))
     digest.update(format_time(as_of).encode())
     return digest.hexdigest()[:16]
 

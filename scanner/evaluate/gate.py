@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.evaluate.evaluation import Evaluation
-from scanner.model import SEVERITY_RANK
+from scanner.model import SEVERITY_RANK, CoverageGap, coverage_gaps
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_INCOMPLETE = 0, 1, 2, 3
 FAIL_ON_CHOICES = ("critical", "high", "medium", "low", "info", "none")
@@ -32,11 +32,9 @@ def decide(evaluation: Evaluation, fail_on: str = "high", allow_partial: bool = 
     findings = 0 if threshold is None else sum(
         1 for r in evaluation.results if r.status == "fail" and SEVERITY_RANK[r.severity] >= threshold)
     inventory = evaluation.inventory
-    incomplete = [" ".join(part for part in (e.source, e.account, e.region, e.resource, f"{e.code}:") if part)
-                  + f" {e.message}" for e in inventory.errors]
-    incomplete += [f"unit {c.unit} incomplete" for c in inventory.coverage if not c.complete and
-                   not any(e.unit == c.unit for e in inventory.errors)]
-    undecided = sum(1 for r in evaluation.results if r.status == "error")
+    gaps = coverage_gaps(inventory.errors, inventory.coverage, evaluation.results)
+    incomplete = [_reason(gap) for gap in gaps if gap.kind != "undecided"]
+    undecided = sum(1 for gap in gaps if gap.kind == "undecided")
     if undecided:
         incomplete.append(f"{undecided} rule evaluation(s) could not decide (status error)")
     if incomplete and not allow_partial:
@@ -46,3 +44,11 @@ def decide(evaluation: Evaluation, fail_on: str = "high", allow_partial: bool = 
     else:
         code = EXIT_OK
     return GateDecision(code, fail_on, findings, incomplete)
+
+
+def _reason(gap: CoverageGap) -> str:
+    error = gap.error
+    if error is None:
+        return f"unit {gap.unit} incomplete"
+    return " ".join(part for part in (error.source, error.account, error.region, error.resource, f"{error.code}:")
+                    if part) + f" {error.message}"

@@ -37,11 +37,12 @@ from scanner.evidence.replay import REPLAY_OUTPUT, replay_command
 from scanner.inputs import resources
 from scanner.collect import registry
 from scanner.model import format_time
-from scanner.report.atomic import dumps_json, write_bytes
+from scanner.report.atomic import utf8
 from scanner.inputs.problems import InputError, Problem
+from scanner.report.atomic import dumps_json_bytes, write_bytes
 from scanner.report import ScanReport
-from scanner.report import control_matrix, findings, html, junit, markdown, oscal, sarif
-from scanner.report.results_json import results_document
+from scanner.report.formats import OutputFormat
+from scanner.report import control_matrix, formats
 from scanner.report.scope import build_scope
 
 BUNDLE_FILE = "certscan-evidence.zip"
@@ -111,16 +112,9 @@ def bundle_files(report: ScanReport) -> tuple[dict[str, bytes], dict[str, Any]]:
         name = f"waivers/{PurePosixPath(str(report.waivers_file).replace(chr(92), '/')).name}"
         files[name] = _read_as_used(report.waivers_file, "--waivers", report.waivers_sha256)
         waivers = {"file": name, "path": report.waivers_file, "sha256": sha256(files[name])}
-    if report.inventory is not None:
-        files["inventory.json"] = dumps_json(report.inventory.to_dict()).encode("utf-8")
-    files["results.json"] = dumps_json(results_document(report)).encode("utf-8")
-    files["controls.csv"] = control_matrix.render_csv(report).encode("utf-8")
-    files["certscan.sarif"] = sarif.dumps(sarif.build(report, include_suppressed=True, enforce_limits=False))
-    files["certscan-junit.xml"] = junit.render(report)
-    files["certscan-report.md"] = markdown.render(report, mode="technical").encode("utf-8")
-    files["certscan-findings.csv"] = findings.render_csv(report).encode("utf-8")
-    files["certscan-report.html"] = html.render(report, mode="technical").encode("utf-8")
-    files[oscal.OSCAL_FILE] = oscal.render(report)
+    for fmt in formats.bundled():  # every format the registry says the bundle carries
+        files.update(fmt.bundle(report))
+    files["controls.csv"] = utf8(control_matrix.render_csv(report))
     for name, data in files.items():
         if PRIVATE_KEY_PEM.search(data):
             raise InputError(Problem(name, "holds a PEM private key block; refusing to put it in the evidence bundle"))
@@ -222,7 +216,7 @@ def build(report: ScanReport) -> bytes:
     key = signing.load_private_key(report.sign_key) if report.sign_key else None
     files, fields = bundle_files(report)
     manifest = build_manifest(report, files, fields, key.public_key() if key else None)
-    manifest_bytes = dumps_json(manifest).encode("utf-8")
+    manifest_bytes = dumps_json_bytes(manifest)
     if PRIVATE_KEY_PEM.search(manifest_bytes):
         raise InputError(Problem(MANIFEST, "would hold a PEM private key block; refusing to write the bundle"))
     entries = dict(files)
@@ -234,3 +228,8 @@ def build(report: ScanReport) -> bytes:
 
 def write(report: ScanReport, output_dir: Path) -> list[Path]:
     return [write_bytes(Path(output_dir) / BUNDLE_FILE, build(report))]
+
+
+FORMAT = OutputFormat("evidence", (BUNDLE_FILE,), order=90,
+                      write=lambda report, output_dir, options: write(report, output_dir),
+                      description="a zip of the outputs, packs, waivers and a manifest of their hashes (optionally signed)")

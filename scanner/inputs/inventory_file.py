@@ -2,40 +2,103 @@
 
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from scanner.model import (Certificate, CollectionError, Coverage, Inventory, NaiveDatetimeError, format_time,
                            parse_time)
 from scanner.model import _cert_key, _error_key  # the saved inventory's order
-from scanner.report.atomic import write_json
-from scanner.inputs.problems import InputError, Problem
-from scanner.inputs.schema_check import check
-from scanner.inputs.yamlfile import load_json
+from scanner.inputs.problems import InputError, Problem, json_path
+from scanner.inputs.schema_check import check, is_valid
+from scanner.inputs.yamlfile import load_json, visible_key
+from scanner.report.atomic import JsonArray, dumps_json_bytes, write_json
+from scanner.timings import phase
+
+
+# Generous: a 1,000,000-certificate inventory is about 1.5 GB. Past this, a file is refused
+# before it is read rather than filling memory (CERTSCAN_MAX_INVENTORY_BYTES overrides it).
+MAX_INVENTORY_BYTES = 4 * 1024 ** 3
+# metadata is the one free-form object of an inventory; everything else has a fixed shape.
+MAX_METADATA_DEPTH = 32
+CHUNK = 2_000  # certificates serialized at a time when an inventory is written
+
+
+def max_inventory_bytes() -> int:
+    value = os.environ.get("CERTSCAN_MAX_INVENTORY_BYTES", "")
+    return int(value) if value.isdigit() else MAX_INVENTORY_BYTES
 
 
 def load_inventory(path: str | Path) -> Inventory:
     name = str(path)
-    data = load_json(path)
-    problems = check(data, "inventory.schema.json", name)
-    if problems:
-        raise InputError(problems[:50] + ([Problem(name, f"... and {len(problems) - 50} more problems")]
-                                          if len(problems) > 50 else []))
-    try:
-        return Inventory(
-            collected_at=parse_time(data["collected_at"]),
-            certificates=[Certificate.from_dict(c) for c in data["certificates"]],
-            errors=[CollectionError.from_dict(e) for e in data["errors"]],
-            coverage=[Coverage.from_dict(c) for c in data["coverage"]],
-            metadata=dict(data.get("metadata") or {}),
-        )
-    except (ValueError, NaiveDatetimeError) as exc:
-        raise InputError(Problem(name, f"bad timestamp: {exc}")) from None
+    with phase("load inventory: parse"):
+        data = load_json(path, max_bytes=max_inventory_bytes())
+    with phase("load inventory: validate"):
+        problems = [] if is_valid(data, "inventory.schema.json") else check(data, "inventory.schema.json", name)
+        if problems:
+            raise InputError(problems[:50] + ([Problem(name, f"... and {len(problems) - 50} more problems")]
+                                              if len(problems) > 50 else []))
+        _check_metadata_depth(name, data.get("metadata"))
+        _check_unique_ids(name, data["certificates"])
+    with phase("load inventory: records"):
+        try:
+            return Inventory(
+                collected_at=parse_time(data["collected_at"]),
+                certificates=[Certificate.from_dict(c) for c in data["certificates"]],
+                errors=[CollectionError.from_dict(e) for e in data["errors"]],
+                coverage=[Coverage.from_dict(c) for c in data["coverage"]],
+                metadata=dict(data.get("metadata") or {}),
+            )
+        except (ValueError, NaiveDatetimeError) as exc:
+            raise InputError(Problem(name, f"bad timestamp: {exc}")) from None
+
+
+def _check_metadata_depth(name: str, metadata: Any) -> None:
+    level = [(["metadata"], metadata)]
+    for depth in range(MAX_METADATA_DEPTH + 1):
+        level = [(path + [key], child) for path, node in level
+                 for key, child in (node.items() if isinstance(node, dict) else
+                                    enumerate(node) if isinstance(node, list) else ())
+                 if isinstance(child, (dict, list))]
+        if not level:
+            return
+    raise InputError(Problem(name, f"nested more than {MAX_METADATA_DEPTH} levels deep", path=json_path(level[0][0])))
+
+
+def _check_unique_ids(name: str, certificates: list[dict]) -> None:
+    """Two records with one id would give one resource two sets of results (and one of them
+    would win every lookup by id): refuse, naming both."""
+    ids = [c["id"] for c in certificates]
+    if len(set(ids)) == len(ids):
+        return
+    first: dict[str, int] = {}
+    problems = []
+    for index, ident in enumerate(ids):
+        if ident in first:
+            problems.append(Problem(name, f"certificate id {visible_key(ident)} is also certificates[{first[ident]}]: "
+                                          f"each certificate must appear once", path=f"certificates[{index}].id"))
+        else:
+            first[ident] = index
+    raise InputError(problems[:50])
+
+
+def inventory_document(inventory: Inventory) -> dict[str, Any]:
+    """Inventory.to_dict(), with the certificates serialized a chunk at a time as written."""
+    certificates = sorted(inventory.certificates, key=_cert_key)
+    return {**inventory.to_dict(certificates=False),
+            "certificates": JsonArray([c.to_dict() for c in certificates[i:i + CHUNK]]
+                                      for i in range(0, len(certificates), CHUNK))}
 
 
 def save_inventory(inventory: Inventory, path: str | Path) -> None:
-    write_json(path, inventory.to_dict())
+    """Written from the records as loaded or collected: they are valid by construction."""
+    write_json(path, inventory_document(inventory))
+
+
+def inventory_bytes(inventory: Inventory) -> bytes:
+    return dumps_json_bytes(inventory_document(inventory))
 
 
 DEFAULT_MAX_SKEW = timedelta(hours=6)

@@ -12,6 +12,7 @@ from scanner.inputs.problems import Problem, json_path
 from scanner.inputs.yamlfile import line_of
 
 _validators: dict[str, Any] = {}
+_compiled: dict[str, Any] = {}
 
 
 def validator(schema_name: str):
@@ -21,6 +22,23 @@ def validator(schema_name: str):
         cls.check_schema(schema)
         _validators[schema_name] = cls(schema, format_checker=cls.FORMAT_CHECKER)
     return _validators[schema_name]
+
+
+def is_valid(document: Any, schema_name: str) -> bool:
+    """A compiled validator (fastjsonschema: Python code generated from the schema, about 30
+    times faster than walking it) that only says yes or no. A document it refuses goes
+    through check(), which names every problem; a valid one, the usual case, costs little."""
+    if schema_name not in _compiled:
+        import fastjsonschema
+        schema = dict(resources.schema(schema_name))
+        # the schemas use no keyword newer than draft 7; fastjsonschema knows drafts 4, 6, 7
+        schema["$schema"] = "http://json-schema.org/draft-07/schema#"
+        _compiled[schema_name] = fastjsonschema.compile(schema, use_formats=False)
+    try:
+        _compiled[schema_name](document)
+    except Exception:  # noqa: BLE001 - a refusal of any kind means: ask the full validator
+        return False
+    return True
 
 
 def _describe(error: ValidationError) -> str:

@@ -5,6 +5,7 @@ Every problem in every file is reported together; any problem is exit 2 for ever
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 import os
 from pathlib import Path
 from typing import Any
@@ -12,13 +13,13 @@ from typing import Any
 import yaml
 
 from scanner.inputs import resources
-from scanner.packs.frameworks import ControlRef, Framework, load_catalogs
+from scanner.packs.frameworks import Framework, load_catalogs
 from scanner.inputs.problems import InputError, Problem, json_path
 from scanner.rules.conditions import ConditionCompiler
-from scanner.rules.model import PackInfo, Rule
+from scanner.rules.model import ControlRef, PackInfo, Rule
 from scanner.rules.template import Template, allowed_heads
 from scanner.inputs.schema_check import check
-from scanner.inputs.yamlfile import line_of, load_yaml
+from scanner.inputs.yamlfile import HostileYAML, line_of, load_yaml, parse_option_value
 
 BUILTIN = "builtin"
 
@@ -58,7 +59,10 @@ def parse_param_overrides(pairs: list[str] | None) -> dict[str, dict[str, Any]]:
             problems.append(Problem("--param", f"{pair!r}: expected RULE.KEY=VALUE, e.g. ACM-003.days=45"))
             continue
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = parse_option_value(raw) if raw.strip() else ""
+        except HostileYAML as exc:  # NaN, infinity, a 4,301-digit number, an alias bomb
+            problems.append(Problem("--param", f"{target}: {exc.problem}"))
+            continue
         except yaml.YAMLError:
             value = raw
         overrides.setdefault(rule_id, {})[key] = value
@@ -221,7 +225,7 @@ def _compile_rule(spec: dict, doc: Any, index: int, pack: PackInfo, line: int,
                 add(["controls", framework, i], f"unknown control id {ref.id!r} in framework {framework} "
                     f"({catalogs[framework].file})")
                 continue
-            refs.append(ref)
+            refs.append(replace(ref, title=catalogs[framework].controls[ref.id]))
         controls[framework] = refs
 
     if problems:

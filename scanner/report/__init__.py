@@ -1,34 +1,19 @@
-"""Reporters read a ScanReport and write files; each format is one module with one entry
-point ``write(report: ScanReport, output_dir: Path) -> list[Path]``. They never reach back
+"""Reporters read a ScanReport and write files; each format is one module that declares
+``FORMAT`` (see scanner.report.formats, the registry). They never reach back
 into collection or evaluation: a ScanReport is plain data, and can be rebuilt from a saved
 certscan-results.json (``report --results``), in which case ``inventory`` may be None."""
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from scanner import __version__
-from scanner.model import Inventory, Result
+from scanner.model import CollectionError, Coverage, CoverageGap, Inventory, Result, coverage_gaps
 
 RESULTS_FILE = "certscan-results.json"
 INVENTORY_FILE = "certscan-inventory.json"
-
-# Evidence comes last: it bundles what the others wrote.
-FORMATS: dict[str, str] = {
-    "json": "scanner.report.results_json",
-    "sarif": "scanner.report.sarif",
-    "junit": "scanner.report.junit",
-    "markdown": "scanner.report.markdown",
-    "csv": "scanner.report.findings",
-    "html": "scanner.report.html",
-    "oscal": "scanner.report.oscal",
-    "evidence": "scanner.evidence.bundle",
-}
-FORMAT_ORDER = ("json", "sarif", "junit", "markdown", "csv", "html", "oscal", "evidence")
 
 
 @dataclass
@@ -56,18 +41,10 @@ class ScanReport:
     frameworks: list[str] = field(default_factory=list)  # frameworks the human reports show (empty: all)
     allow_partial: bool = False  # the gate setting, for the evidence manifest's replay command
 
+    def gaps(self) -> list[CoverageGap]:
+        """What this scan could not see or decide (scanner.model.coverage_gaps)."""
+        return coverage_gaps([CollectionError.from_dict(e) for e in self.errors],
+                             [Coverage.from_dict(c) for c in self.coverage], self.results)
+
     def rule(self, rule_id: str) -> dict[str, Any] | None:
         return next((r for r in self.rules if r["id"] == rule_id), None)
-
-
-def known_formats() -> list[str]:
-    return [name for name in FORMAT_ORDER if name in FORMATS]
-
-
-def write_reports(report: ScanReport, formats: list[str], output_dir: Path) -> dict[str, list[Path]]:
-    written: dict[str, list[Path]] = {}
-    for name in FORMAT_ORDER:
-        if name in formats and name in FORMATS:
-            module = importlib.import_module(FORMATS[name])
-            written[name] = module.write(report, output_dir)
-    return written

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from scanner.usecases import clock
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, Result, parse_time
 from scanner.packs.frameworks import ControlVerdict, verdict_totals
 from scanner.report import ScanReport
@@ -121,9 +120,11 @@ class Digest:
         return not self.gaps
 
 
-def generated_at(report: ScanReport) -> datetime:
-    """When the report was produced: the scan's end, else now (see scanner.usecases.clock)."""
-    return (report.finished_at or clock.now()).replace(microsecond=0)
+def generated_at(report: ScanReport, given: datetime | None = None) -> datetime:
+    """When the report was produced: the time the caller gives (a report rebuilt from saved
+    results is produced now, which only the use case may read), else the scan's end, else its
+    as_of. Never the wall clock: the same inputs give the same report."""
+    return (given or report.finished_at or report.as_of).replace(microsecond=0)
 
 
 def where_of(context: dict[str, Any]) -> str:
@@ -181,16 +182,15 @@ def _bucket_counts(report: ScanReport, contexts: dict[str, dict[str, Any]]) -> d
 
 def _gaps(report: ScanReport) -> list[Gap]:
     gaps = []
-    for error in report.errors:
-        where = " ".join(str(error.get(k)) for k in ("source", "account", "region", "resource") if error.get(k))
-        gaps.append(Gap("collection-error", where or error.get("unit") or "", f"{error.get('code')}: {error.get('message')}"))
-    errored_units = {e.get("unit") for e in report.errors}
-    for unit in report.coverage:
-        if not unit.get("complete", True) and unit.get("unit") not in errored_units:
-            gaps.append(Gap("incomplete-unit", unit.get("unit", ""), "collection of this unit did not finish"))
-    for result in report.results:
-        if result.status == "error":
-            gaps.append(Gap("undecided", f"{result.rule_id} {result.resource_id}", result.message))
+    for gap in report.gaps():
+        if gap.error is not None:
+            error = gap.error
+            where = " ".join(str(v) for v in (error.source, error.account, error.region, error.resource) if v)
+            gaps.append(Gap(gap.kind, where or error.unit or "", f"{error.code}: {error.message}"))
+        elif gap.result is not None:
+            gaps.append(Gap(gap.kind, f"{gap.result.rule_id} {gap.result.resource_id}", gap.result.message))
+        else:
+            gaps.append(Gap(gap.kind, gap.unit or "", "collection of this unit did not finish"))
     return gaps
 
 
@@ -223,7 +223,7 @@ def _expiring(contexts: dict[str, dict[str, Any]], days: int) -> list[ExpiringRo
     return sorted(rows, key=lambda r: (r.days_to_expiry, r.resource_id))
 
 
-def build_digest(report: ScanReport, days: int = 30) -> Digest:
+def build_digest(report: ScanReport, days: int = 30, generated: datetime | None = None) -> Digest:
     contexts = _resource_contexts(report)
     failing = [r for r in report.results if r.status == "fail"]
     severity_counts = dict(Counter(r.severity for r in failing))
@@ -262,7 +262,7 @@ def build_digest(report: ScanReport, days: int = 30) -> Digest:
     as_of = report.as_of if isinstance(report.as_of, datetime) else parse_time(report.as_of)
     controls = report_verdicts(report)
     return Digest(
-        scan_id=report.scan_id, as_of=as_of, generated_at=generated_at(report), tool_version=report.tool_version,
+        scan_id=report.scan_id, as_of=as_of, generated_at=generated_at(report, generated), tool_version=report.tool_version,
         days=days, certificates=report.summary.get("certificates", len(contexts)),
         risk_level=risk_level, risk_reasons=reasons, buckets=buckets,
         severity_counts=severity_counts, rules=rule_rows,

@@ -8,7 +8,8 @@ through one of these functions:
                 surrogate escapes of undecodable bytes become visible ``\\xNN`` / ``\\uNNNN``
                 text; printable Unicode is kept. The base of every other escaper.
 - ``console``   ``visible`` plus Rich markup escaped, for ``Console.print`` and table cells.
-- ``markdown``  ``visible``, HTML-escaped and markdown punctuation backslash-escaped, one line.
+- ``markdown``  ``visible``, HTML-escaped and markdown punctuation backslash-escaped, one line
+                (the one markdown escaper: reports, job summary, SARIF help).
 - ``html``      ``visible`` plus HTML-escaped (quotes too).
 - ``csv_cell``  ``visible`` plus a leading ``= + - @`` (or tab/CR) neutralized, so a
                 spreadsheet does not run a formula.
@@ -44,12 +45,19 @@ def console(value: object) -> str:
     return _rich_escape(visible(value))
 
 
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~])")
+# What can start markup inside a line: emphasis, code, links and images, table cells,
+# strikethrough, and the backslash itself. "<" and "&" are HTML-escaped instead.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+# What can start a block when the text begins a line or a list item: a heading, a quote,
+# a list item, a setext underline.
+_MARKDOWN_BLOCK_START = re.compile(r"^(\d*)(#(?=#{0,5}(\s|$))|>|[-+=](?=\s)|(?<=\d)[.)](?=\s|$))")
 
 
 def markdown(value: object) -> str:
     """Inert in a markdown table cell or line: HTML-escaped, punctuation escaped, one line."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", _html.escape(visible(value), quote=False))
+    text = visible(" ".join(("" if value is None else str(value)).split()))
+    text = _MARKDOWN_SPECIAL.sub(r"\\\1", _html.escape(text, quote=False))
+    return _MARKDOWN_BLOCK_START.sub(r"\1\\\2", text)
 
 
 def html(value: object) -> str:

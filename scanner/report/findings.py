@@ -16,7 +16,8 @@ from typing import Any
 
 from scanner.model import SEVERITY_RANK, format_time
 from scanner.report.atomic import write_json, write_text
-from scanner.report import ScanReport
+from scanner.report import ScanReport, escape
+from scanner.report.formats import OutputFormat
 
 CSV_FILE = "certscan-findings.csv"
 JSON_FILE = "certscan-findings.json"
@@ -25,7 +26,6 @@ FINDING_STATUSES = ("fail", "error", "waived")
 COLUMNS = ("status", "severity", "rule_id", "rule_title", "resource_id", "source", "account", "region", "vault",
            "domain", "not_after", "days_to_expiry", "expiry_bucket", "owner", "message", "controls", "remediation",
            "waiver_id", "waiver_approved_by", "waiver_expires", "waiver_justification", "fingerprint")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def finding_rows(report: ScanReport) -> list[dict[str, Any]]:
@@ -59,9 +59,7 @@ def safe_cell(value: Any) -> Any:
     """A CSV cell a spreadsheet shows as text, never runs as a formula."""
     if value is None:
         return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    return escape.csv_cell(value) if isinstance(value, str) else value
 
 
 def render_csv(report: ScanReport) -> str:
@@ -84,3 +82,9 @@ def write(report: ScanReport, output_dir: Path) -> list[Path]:
 
 def write_json_export(report: ScanReport, output_dir: Path) -> list[Path]:
     return [write_json(Path(output_dir) / JSON_FILE, findings_document(report))]
+
+
+FORMAT = OutputFormat("csv", (CSV_FILE,), order=50, human=True,
+                      write=lambda report, output_dir, options: write(report, output_dir),
+                      bundle=lambda report: {CSV_FILE: render_csv(report).encode("utf-8")},
+                      description="findings (fail, waived, error) for a spreadsheet")

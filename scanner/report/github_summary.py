@@ -8,15 +8,13 @@ subject is outside data and must not be able to inject markdown or HTML into the
 
 from __future__ import annotations
 
-import html
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, STATUSES, Result, days_in_words, format_time
-from scanner.report import ScanReport
+from scanner.report import ScanReport, escape
 from scanner.report.results_json import read
 
 # GitHub caps a step summary at 1 MiB; long lists are cut well before that and point at the
@@ -25,14 +23,7 @@ MAX_CERTIFICATE_ROWS = 50
 MAX_GAP_ROWS = 50
 
 VERDICTS = {0: "✅ PASS", 1: "❌ FAIL", 3: "⚠️ INCOMPLETE"}
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def md_text(value: Any) -> str:
-    """Outside text made inert for a markdown table cell: HTML-escaped, markdown punctuation
-    backslash-escaped, one line."""
-    text = " ".join(str(value).split())
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
+md_text = escape.markdown  # outside text made inert for a markdown cell or line
 
 
 def table(headers: list[str], rows: list[list[str]], align_right: set[int] | None = None) -> list[str]:
@@ -156,10 +147,10 @@ def _failing(report: ScanReport) -> list[str]:
 
 def _coverage_gaps(report: ScanReport) -> list[str]:
     lines = ["### Coverage gaps", ""]
-    errored_units = {e.get("unit") for e in report.errors}
-    incomplete = [c for c in report.coverage if not c.get("complete", True) and c.get("unit") not in errored_units]
-    undecided = [r for r in report.results if r.status == "error"]
-    if not (report.errors or incomplete or undecided):
+    gaps = report.gaps()
+    incomplete = [gap.unit for gap in gaps if gap.kind == "incomplete-unit"]
+    undecided = [gap.result for gap in gaps if gap.kind == "undecided"]
+    if not gaps:
         return lines + [f"None: all {len(report.coverage)} unit(s) reached were read completely.", ""]
     if report.errors:
         rows = [[md_text(e.get(k) or "") for k in ("source", "account", "region", "service", "code", "message")]
@@ -174,7 +165,7 @@ def _coverage_gaps(report: ScanReport) -> list[str]:
         lines.append("")
     if incomplete:
         lines += [f"{len(incomplete)} unit(s) were only partly read:", ""]
-        lines += [f"- {md_text(c.get('unit'))}" for c in incomplete[:MAX_GAP_ROWS]]
+        lines += [f"- {md_text(unit)}" for unit in incomplete[:MAX_GAP_ROWS]]
         lines.append("")
     if undecided:
         lines += [f"{len(undecided)} rule evaluation(s) could not decide (status `error`):", ""]

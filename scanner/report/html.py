@@ -8,13 +8,14 @@ long); ``mode`` only changes the title and how many rows the summary lists show.
 
 from __future__ import annotations
 
-from html import escape
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
 from scanner.model import SEVERITIES, days_in_words, format_time
 from scanner.report.atomic import write_text
-from scanner.report import ScanReport
+from scanner.report import ScanReport, escape
+from scanner.report.formats import OutputFormat
 from scanner.report.digest import Digest, build_digest
 
 REPORT_FILE = "certscan-report.html"
@@ -49,7 +50,7 @@ th{background:#f6f8fa}td.num{text-align:right}td.id{overflow-wrap:anywhere;min-w
 
 
 def e(value) -> str:
-    return "-" if value is None else escape(str(value), quote=True)
+    return "-" if value is None else escape.html(value)
 
 
 def _table(headers: Iterable[str], rows: Iterable[Iterable], numeric: Iterable[int] = (), wide: bool = False,
@@ -200,8 +201,9 @@ def _controls(d: Digest) -> str:
     return "".join(parts)
 
 
-def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: Digest | None = None) -> str:
-    d = digest or build_digest(report, days)
+def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: Digest | None = None,
+           generated_at: datetime | None = None) -> str:
+    d = digest or build_digest(report, days, generated_at)
     limit = 10 if mode == "executive" else None
     parts = [
         "<!DOCTYPE html>",
@@ -296,5 +298,14 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
     return "\n".join(parts) + "\n"
 
 
-def write(report: ScanReport, output_dir: Path, mode: str = "executive", days: int = 30) -> list[Path]:
-    return [write_text(Path(output_dir) / REPORT_FILE, render(report, mode, days))]
+def write(report: ScanReport, output_dir: Path, mode: str = "executive", days: int = 30,
+          generated_at: datetime | None = None) -> list[Path]:
+    return [write_text(Path(output_dir) / REPORT_FILE, render(report, mode, days, generated_at=generated_at))]
+
+
+FORMAT = OutputFormat("html", (REPORT_FILE,), order=60, human=True,
+                      write=lambda report, output_dir, options: write(report, output_dir, options.mode, options.days,
+                                                          options.generated_at),
+                      # the bundle's copy is the technical report, every finding listed, for printing
+                      bundle=lambda report: {REPORT_FILE: render(report, mode="technical").encode("utf-8")},
+                      description="the report as one self-contained page")

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from scanner.model import Certificate, Inventory, days_to_expiry, expiry_bucket, format_time
 from scanner.report.atomic import write_json, write_text
+from scanner.report import escape
 from scanner.report.console import BUCKET_STYLE
 
 DNS_STATUS_ORDER = {"missing": 0, "mismatch": 1, "unknown": 2, "present": 3}
@@ -24,7 +25,6 @@ CSV_COLUMNS = ("id", "source", "account", "region", "vault", "name", "domain", "
                "type", "not_before", "not_after", "days_to_expiry", "expiry_bucket", "in_use", "in_use_by",
                "key_algorithm", "key_size", "renewal_eligibility", "renewal_status", "validation_method",
                "dns_status", "tags", "issuer", "serial")
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -78,9 +78,10 @@ def certificate_table(rows: list[Row], title: str) -> Table:
         table.add_row(
             "?" if row.days is None else str(row.days),
             f"[{style}]{row.bucket or 'UNKNOWN'}[/]",
-            cert.source, cert.account or "", where(cert), cert.domain or "", cert.status or "",
+            *(escape.console(value) for value in (cert.source, cert.account or "", where(cert), cert.domain or "",
+                                                  cert.status or "")),
             {True: "yes", False: "no", None: "?"}[cert.in_use],
-            (format_time(cert.not_after) or "?")[:10], cert.id,
+            (format_time(cert.not_after) or "?")[:10], escape.console(cert.id),
         )
     return table
 
@@ -125,9 +126,9 @@ def dns_table(rows: list[DnsRow]) -> Table:
         table.add_column(name, overflow="fold")
     for row in rows:
         style = DNS_STATUS_STYLE.get(row.status, "")
-        table.add_row(row.domain, row.certificate.account or "",
-                      f"{row.record_name or '?'} -> {row.record_value or '?'}",
-                      f"[{style}]{row.status}[/]", row.action)
+        table.add_row(escape.console(row.domain), escape.console(row.certificate.account or ""),
+                      escape.console(f"{row.record_name or '?'} -> {row.record_value or '?'}"),
+                      f"[{style}]{escape.console(row.status)}[/]", escape.console(row.action))
     return table
 
 
@@ -143,9 +144,8 @@ def export_json(path: str | Path, inventory: Inventory, rows: list[Row], as_of: 
 
 
 def _cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value  # a spreadsheet must not run a tag value as a formula
-    return value
+    # a spreadsheet must not run a tag value as a formula, nor show raw control characters
+    return escape.csv_cell(value) if isinstance(value, str) else value
 
 
 def csv_record(row: Row) -> dict[str, Any]:

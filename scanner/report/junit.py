@@ -23,6 +23,7 @@ from typing import Any
 from scanner.model import Result, format_time
 from scanner.report.atomic import write_bytes
 from scanner.report import ScanReport
+from scanner.report.formats import OutputFormat
 
 JUNIT_FILE = "certscan-junit.xml"
 HOSTNAME = "localhost"
@@ -129,3 +130,7 @@ def render(report: ScanReport) -> bytes:
 
 def write(report: ScanReport, output_dir: Path) -> list[Path]:
     return [write_bytes(Path(output_dir) / JUNIT_FILE, render(report))]
+
+
+FORMAT = OutputFormat("junit", (JUNIT_FILE,), order=30, write=lambda report, output_dir, options: write(report, output_dir),
+                      bundle=lambda report: {JUNIT_FILE: render(report)}, description="JUnit XML, one test per result")

@@ -10,28 +10,23 @@ not be able to inject markdown or HTML into the report.
 
 from __future__ import annotations
 
-import re
+from datetime import datetime
 from pathlib import Path
 from typing import Iterable
 
 from scanner.model import SEVERITIES, days_in_words, format_time
 from scanner.report.atomic import write_text
-from scanner.report import ScanReport
+from scanner.report import ScanReport, escape
+from scanner.report.formats import OutputFormat
 from scanner.report.digest import Digest, build_digest, location_of
 
 REPORT_FILE = "certscan-report.md"
 MODES = ("executive", "technical")
 EXECUTIVE_LIMIT = 10  # rows per list in the executive mode; technical lists everything
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>|~])")  # what could start markup or HTML inside a line
-
-
 def md(value) -> str:
-    """Markdown-escaped text for a table cell or a line: no markup, no HTML, one line."""
-    if value is None:
-        return "-"
-    text = " ".join(str(value).split())
-    return _SPECIAL.sub(r"\\\1", text) if text else "-"
+    """Markdown-escaped text for a table cell or a line (scanner.report.escape); "-" for none."""
+    return escape.markdown(value) or "-"
 
 
 def table(headers: Iterable[str], rows: Iterable[Iterable]) -> list[str]:
@@ -47,8 +42,9 @@ def _limited(items: list, limit: int | None) -> tuple[list, int]:
     return items[:limit], len(items) - limit
 
 
-def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: Digest | None = None) -> str:
-    d = digest or build_digest(report, days)
+def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: Digest | None = None,
+           generated_at: datetime | None = None) -> str:
+    d = digest or build_digest(report, days, generated_at)
     limit = EXECUTIVE_LIMIT if mode == "executive" else None
     title = "executive report" if mode == "executive" else "technical report"
     lines = [f"# certscan {title}", ""]
@@ -246,5 +242,14 @@ def _waiver_note(waiver: dict | None) -> str:
     return f"{waiver.get('id')} until {waiver.get('expires')} ({waiver.get('approved_by')}): {waiver.get('justification')}"
 
 
-def write(report: ScanReport, output_dir: Path, mode: str = "executive", days: int = 30) -> list[Path]:
-    return [write_text(Path(output_dir) / REPORT_FILE, render(report, mode, days))]
+def write(report: ScanReport, output_dir: Path, mode: str = "executive", days: int = 30,
+          generated_at: datetime | None = None) -> list[Path]:
+    return [write_text(Path(output_dir) / REPORT_FILE, render(report, mode, days, generated_at=generated_at))]
+
+
+FORMAT = OutputFormat(
+    "markdown", (REPORT_FILE,), order=40, human=True,
+    write=lambda report, output_dir, options: write(report, output_dir, options.mode, options.days,
+                                                          options.generated_at),
+    bundle=lambda report: {REPORT_FILE: render(report, mode="technical").encode("utf-8")},
+    description="the executive or technical report in markdown")

@@ -34,6 +34,7 @@ from scanner.report.atomic import dumps_json, write_bytes
 from scanner.report import ScanReport
 from scanner.report.control_matrix import framework_names, report_verdicts
 from scanner.report.escape import visible
+from scanner.report.formats import OutputFormat
 
 OSCAL_FILE = "certscan-oscal-ar.json"
 OSCAL_VERSION = "1.2.1"  # what compliance-trestle 5.x models
@@ -211,3 +212,9 @@ def render(report: ScanReport) -> bytes:
 
 def write(report: ScanReport, output_dir: Path) -> list[Path]:
     return [write_bytes(Path(output_dir) / OSCAL_FILE, render(report))]
+
+
+FORMAT = OutputFormat("oscal", (OSCAL_FILE,), order=65,
+                      write=lambda report, output_dir, options: write(report, output_dir),
+                      bundle=lambda report: {OSCAL_FILE: render(report)},
+                      description="OSCAL 1.2.1 assessment results (compliance-trestle models)")

@@ -20,7 +20,6 @@ Serialised deterministically: sorted keys, None dropped, results in (rule, resou
 from __future__ import annotations
 
 import gzip
-import json
 import re
 import sys
 from pathlib import Path
@@ -30,8 +29,9 @@ import attr
 import sarif_om as om
 
 from scanner.model import SEVERITY_RANK, Result, format_time
-from scanner.report.atomic import write_bytes
+from scanner.report.atomic import dumps_json_bytes, write_bytes
 from scanner.report import ScanReport
+from scanner.report.formats import OutputFormat
 
 SARIF_FILE = "certscan.sarif"
 SARIF_VERSION = "2.1.0"
@@ -53,19 +53,42 @@ _ALWAYS_WRITTEN = frozenset({"level", "kind"})
 
 # --- serialisation -----------------------------------------------------------------------
 
+_NO_DEFAULT = object()
+_PLANS: dict[type, tuple | None] = {}
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plan(cls: type) -> tuple | None:
+    """Per sarif-om class, once: (attribute, SARIF property name, default to leave out)."""
+    if cls not in _PLANS:
+        plan = None
+        if attr.has(cls):
+            entries = []
+            for f in attr.fields(cls):
+                default = f.default.factory() if isinstance(f.default, attr.Factory) else f.default
+                if f.name in _ALWAYS_WRITTEN or default is attr.NOTHING:
+                    default = _NO_DEFAULT
+                entries.append((f.name, f.metadata["schema_property_name"], default))
+            plan = tuple(entries)
+        _PLANS[cls] = plan
+    return _PLANS[cls]
+
+
 def to_plain(value: Any) -> Any:
     """sarif-om objects -> plain JSON data: schema property names, None and unset
-    sentinels (index -1 and the like) dropped."""
-    if attr.has(type(value)):
+    sentinels (index -1 and the like) dropped. Each class's fields are looked up once
+    (attr.fields per object was most of writing a large SARIF)."""
+    cls = type(value)
+    if cls in _SCALARS:
+        return value
+    plan = _plan(cls)
+    if plan is not None:
         out = {}
-        for f in attr.fields(type(value)):
-            item = getattr(value, f.name)
-            if item is None:
+        for name, prop, default in plan:
+            item = getattr(value, name)
+            if item is None or (default is not _NO_DEFAULT and item == default):
                 continue
-            default = f.default.factory() if isinstance(f.default, attr.Factory) else f.default
-            if f.name not in _ALWAYS_WRITTEN and default is not attr.NOTHING and item == default:
-                continue
-            out[f.metadata["schema_property_name"]] = to_plain(item)
+            out[prop] = to_plain(item)
         return out
     if isinstance(value, dict):
         return {str(k): to_plain(v) for k, v in value.items() if v is not None}
@@ -75,7 +98,7 @@ def to_plain(value: Any) -> Any:
 
 
 def dumps(log: dict[str, Any]) -> bytes:
-    return (json.dumps(log, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode("utf-8")
+    return dumps_json_bytes(log)
 
 
 def gzipped_size(data: bytes) -> int:
@@ -355,3 +378,10 @@ def write(report: ScanReport, output_dir: Path) -> list[Path]:
     if truncated:
         print(f"warning: {truncated['message']}", file=sys.stderr)
     return [write_bytes(Path(output_dir) / SARIF_FILE, dumps(log))]
+
+
+FORMAT = OutputFormat(
+    "sarif", (SARIF_FILE,), order=20, write=lambda report, output_dir, options: write(report, output_dir),
+    # the bundle's copy keeps waived results (with suppressions) and is never cut to upload limits
+    bundle=lambda report: {SARIF_FILE: dumps(build(report, include_suppressed=True, enforce_limits=False))},
+    description="SARIF 2.1.0 for GitHub code scanning")

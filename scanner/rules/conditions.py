@@ -31,12 +31,13 @@ never reported.
 from __future__ import annotations
 
 import operator
-import re
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from functools import partial
 from itertools import compress
 from typing import Any
+
+import re2
 
 from scanner.model import (CHAIN_FIELD_KINDS, DATETIME_FIELDS, FACT_FIELDS, FIELD_KINDS, ChainCertificate, NaiveDatetimeError,
                            ValidationRecord, format_time, parse_time)
@@ -56,6 +57,51 @@ ITEM_KIND_FIELDS: dict[str, frozenset[str]] = {
     "pair": frozenset({"key", "value"}),
     "scalar": frozenset({"value"}),
 }
+
+# Plausible ranges of numeric fields, checked for every value a rule compares them with
+# (parameters too, which the schema cannot see): day counts within 100 years either way,
+# key sizes up to 65,536 bits. A larger number is a typo or an attack, never a policy.
+FIELD_RANGES: dict[str, tuple[int, int]] = {
+    "days_to_expiry": (-36525, 36525), "validity_days": (-36525, 36525),
+    "renew_days_before_expiry": (-36525, 36525), "key_size": (0, 65536),
+}
+
+
+def _regex_options(ignore_case: bool) -> re2.Options:
+    options = re2.Options()
+    options.case_sensitive = not ignore_case
+    options.log_errors = False  # a refused pattern is reported as a rule problem, not on stderr
+    return options
+
+
+def compile_pattern(pattern: str, ignore_case: bool = False) -> Callable[[str], bool]:
+    """A `matches` pattern compiled with RE2, which runs in time linear in the text: a
+    pattern such as ^(a+)+$ cannot hang a scan. Constructs RE2 cannot run in linear time
+    (backreferences, lookaround) are refused: re2.error with RE2's reason. Returns whether
+    the pattern is found anywhere in a text (re.search semantics)."""
+    options = _regex_options(ignore_case)
+    options.never_capture = True  # only "found or not" is asked: no groups to keep
+    compiled = re2.compile(pattern, options)
+    engine = getattr(compiled, "_regexp", None)
+    anchor = getattr(getattr(getattr(re2, "_re2", None), "RE2", None), "Anchor", None)
+    if engine is None or anchor is None:  # another google-re2 layout: its public (slower) search
+        return lambda text: compiled.search(text.encode("utf-8", "backslashreplace").decode("utf-8")) is not None
+    # RE2's own Match on UTF-8 bytes: the public search() decodes match offsets back to str
+    # positions, which costs ten times the match. A lone surrogate (a name that was not
+    # UTF-8) is searched as its visible escape instead of failing to encode.
+    match, unanchored = engine.Match, anchor.UNANCHORED
+
+    def found(text: str) -> bool:
+        data = text.encode("utf-8", "backslashreplace")
+        return match(unanchored, data, 0, len(data))[0][0] >= 0
+
+    return found
+
+
+def regex_refusal(exc: Exception) -> str:
+    reason = exc.args[0] if exc.args else exc
+    return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else str(reason)
+
 
 _ORDERING = {"lt": operator.lt, "le": operator.le, "gt": operator.gt, "ge": operator.ge}
 _CERT_OF = operator.itemgetter(CERT)
@@ -226,6 +272,17 @@ class ConditionCompiler:
         mismatch = _kind_mismatch(op, field, kind, value)
         if mismatch:
             return self.problem(f"{path}.value", mismatch)
+        if top_level and head in FIELD_RANGES:
+            low, high = FIELD_RANGES[head]
+            numbers = value if isinstance(value, list) else [value]
+            wild = [v for v in numbers if isinstance(v, (int, float)) and not isinstance(v, bool) and not low <= v <= high]
+            if wild:
+                shown = f"{wild[0]}" if len(str(wild[0])) <= 20 else f"a number of {len(str(wild[0]))} digits"
+                raw = cond["value"]
+                via = f" (parameter {raw['param']})" if isinstance(raw, dict) and "param" in raw else ""
+                return self.problem(f"{path}.value", f"{field} is compared with {shown}{via}, outside its plausible "
+                                    f"range {low:,} to {high:,}")
+        written = value  # a pattern is compiled as written: casefolding it would turn \S into \s
         if fold:
             value = _fold(value)
             values: Values = lambda rows: [v.casefold() if v.__class__ is str else _fold(v)  # noqa: E731
@@ -253,23 +310,25 @@ class ConditionCompiler:
         if op == "contains":
             return lambda rows: [v is not None and value in v for v in values(rows)]
         if op == "matches":
-            if not isinstance(value, str):
-                return self.problem(f"{path}.value", f"'matches' needs a regular expression string, got {value!r}")
+            if not isinstance(written, str):
+                return self.problem(f"{path}.value", f"'matches' needs a regular expression string, got {written!r}")
             try:
-                pattern = re.compile(value, re.IGNORECASE if fold else 0)
-            except re.error as exc:
-                return self.problem(f"{path}.value", f"regular expression {value!r} does not compile: {exc}")
+                found = compile_pattern(written, fold)
+            except re2.error as exc:
+                return self.problem(f"{path}.value", f"regular expression {written!r} does not compile with RE2 "
+                                    f"(linear-time matching; no backreferences or lookaround): {regex_refusal(exc)}")
 
-            search = pattern.search
-
-            def matches(found: Any) -> bool:
-                if found is None:
+            def matches(value: Any) -> bool:
+                if value is None:
                     return False
-                if isinstance(found, list):
-                    return any(isinstance(v, str) and search(v) for v in found)
-                return search(str(found)) is not None
+                if isinstance(value, list):
+                    return any(isinstance(v, str) and found(v) for v in value)
+                return found(str(value))
 
-            return lambda rows: [search(v) is not None if v.__class__ is str else matches(v) for v in raw_values(rows)]
+            def matching(rows: list) -> Outcomes:
+                return [found(v) if v.__class__ is str else matches(v) for v in raw_values(rows)]
+
+            return matching
         return self.problem(f"{path}.op", f"unknown operator {op!r}")
 
 

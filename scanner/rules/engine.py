@@ -25,25 +25,43 @@ from scanner.rules.model import Rule
 from scanner.rules.runner import rule_runner
 
 OWNER_TAG_KEYS = ("owner", "team", "contact")
-_OWNER_RANK = {key: rank for rank, key in enumerate(OWNER_TAG_KEYS)}
 
 
-def result_context(cert: Certificate, rec: Record) -> dict[str, Any]:
+def owner_rank(rules: Iterable[Rule]) -> dict[str, int]:
+    """Which tag names the owner, best first: the keys TAG-001 reads (its `keys` parameter, as
+    configured), then the usual owner, team, contact. Notification routes match this owner,
+    so a team that configures TAG-001 is routed by the same tag its rule checks."""
+    keys: list[str] = []
+    for rule in rules:
+        if rule.id == "TAG-001":
+            configured = rule.params.get("keys")
+            keys += [str(k) for k in (configured if isinstance(configured, list) else [])]
+    keys += OWNER_TAG_KEYS
+    rank: dict[str, int] = {}
+    for key in keys:
+        rank.setdefault(key.casefold(), len(rank))
+    return rank
+
+
+_DEFAULT_OWNER_RANK = {key: rank for rank, key in enumerate(OWNER_TAG_KEYS)}
+
+
+def result_context(cert: Certificate, rec: Record, owner_ranks: dict[str, int] = _DEFAULT_OWNER_RANK) -> dict[str, Any]:
     """What reports need to know about the resource without the inventory at hand.
     Built once per certificate and shared by all its results."""
     owner = None
     tags = cert.tags
     if tags:
-        rank = len(OWNER_TAG_KEYS)
-        for key, value in tags.items():  # the first of OWNER_TAG_KEYS present with a value
-            at = _OWNER_RANK.get(key.casefold(), rank)
-            if at < rank and value:
+        rank = len(owner_ranks)
+        for key, value in tags.items():  # the best-ranked owner tag present with a value
+            at = owner_ranks.get(key.casefold(), rank)
+            if at < rank and value and str(value).strip():
                 owner, rank = value, at
     return {
         "source": cert.source, "account": cert.account, "region": cert.region, "vault": cert.vault,
         "domain": cert.domain, "not_after": format_time(cert.not_after), "days_to_expiry": rec[DAYS],
         "expiry_bucket": rec[BUCKET], "in_use": cert.in_use, "type": cert.type, "status": cert.status,
-        "owner": owner,
+        "owner": owner, "fingerprint_sha256": cert.fingerprint_sha256,
     }
 
 
@@ -73,11 +91,12 @@ def _evaluate(certificates: Iterable[Certificate], rules: list[Rule], as_of: dat
     per_rule: dict[str, list[Result]] = {rule.id: [] for rule in ordered_rules}
     runners = {rule.id: rule_runner(rule) for rule in ordered_rules}
     certs = sorted(certificates, key=_ID)
+    owner_ranks = owner_rank(ordered_rules)
     for start in range(0, len(certs), CHUNK):
         chunk = certs[start:start + CHUNK]
         recs = [make_record(cert, as_of) for cert in chunk]
         ids = list(map(_ID, chunk))
-        contexts = [result_context(cert, rec) for cert, rec in zip(chunk, recs)]
+        contexts = [result_context(cert, rec, owner_ranks) for cert, rec in zip(chunk, recs)]
         at: dict[str, list[int]] = {}  # source -> positions in the chunk
         for i, source in enumerate(map(_SOURCE, chunk)):
             at.setdefault(source, []).append(i)

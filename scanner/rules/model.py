@@ -5,9 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.packs.frameworks import ControlRef
 from scanner.rules.conditions import Condition
 from scanner.rules.template import Template
+
+
+@dataclass(frozen=True)
+class ControlRef:
+    """One rule -> control mapping and its basis: 'stated' by a named public source, or our
+    'judgment'. The control's title is resolved from its framework catalog when the pack loads,
+    so reports carry it and never read a catalog."""
+
+    framework: str
+    id: str
+    basis: str
+    source: str | None = None
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -51,7 +63,8 @@ class Rule:
             "resource": sorted(self.resources) if self.resources else ["*"],
             "params": {name: {"default": self.defaults[name], "value": self.params[name]}
                        for name in sorted(self.defaults)},
-            "controls": {fw: [{"id": r.id, "basis": r.basis, **({"source": r.source} if r.source else {})}
+            "controls": {fw: [{"id": r.id, "basis": r.basis, **({"source": r.source} if r.source else {}),
+                               **({"title": r.title} if r.title else {})}
                               for r in refs] for fw, refs in sorted(self.controls.items())},
             "remediation": self.remediation, "help_uri": self.help_uri, "tags": self.tags,
             "pack": {"name": self.pack.name, "version": self.pack.version, "file": self.pack.display_path,

@@ -23,13 +23,14 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from scanner.collect import SourceOptions
+from scanner.report import formats as output_formats
 from scanner.usecases.scan import ScanRun, ScanSettings, run_scan
 
 DEMO_OUTPUT = Path("reports/demo")
 DEMO_ESTATE = Path("reports/demo-estate")  # the simulated certificate files the demo scans
 DEMO_INVENTORY = Path("examples/demo-inventory.json")
 SAMPLES_OUTPUT = Path("reports/samples")
-ALL_FORMATS = ["json", "sarif", "junit", "markdown", "csv", "html", "evidence"]
+ALL_FORMATS = output_formats.names()  # every output, in the registry's order
 REGIONS = ("us-east-1", "eu-west-1")
 VAULTS = ("https://kv-payments.vault.azure.net", "https://kv-portal.vault.azure.net")
 SUBSCRIPTION = "3f2504e0-4f89-11d3-9a0c-0305e82c3301"
@@ -159,15 +160,17 @@ def samples_arguments(inventory: Path = DEMO_INVENTORY, output_dir: Path = SAMPL
 
 def regenerate_samples(inventory: Path = DEMO_INVENTORY, output_dir: Path = SAMPLES_OUTPUT) -> int:
     """Scan the saved demo inventory into output_dir with the clock pinned to its collection
-    time (SOURCE_DATE_EPOCH), so every file, the evidence bundle included, is reproducible."""
-    from scanner.cli import run
+    time (SOURCE_DATE_EPOCH), so every file, the evidence bundle included, is reproducible.
+    The same scan as ``certscan`` + samples_arguments(), run through the scan use case."""
     from scanner.inputs.inventory_file import load_inventory
-    epoch = str(int(load_inventory(inventory).collected_at.timestamp()))
+    collected_at = load_inventory(inventory).collected_at.replace(microsecond=0)
     saved = os.environ.get("SOURCE_DATE_EPOCH")
-    os.environ["SOURCE_DATE_EPOCH"] = epoch
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(collected_at.timestamp()))
     try:
         shutil.rmtree(output_dir, ignore_errors=True)
-        return run(samples_arguments(inventory, output_dir))
+        settings = ScanSettings(output_dir=output_dir, formats=ALL_FORMATS, fail_on="none", as_of=collected_at,
+                                arguments=["certscan", *samples_arguments(inventory, output_dir)])
+        return run_scan(SourceOptions(inventory=inventory.as_posix()), settings).gate.exit_code
     finally:
         if saved is None:
             os.environ.pop("SOURCE_DATE_EPOCH", None)

@@ -1,4 +1,4 @@
-"""One scan, end to end: collect -> inventory -> evaluate -> results -> report -> gate.
+"""The scan use case, end to end: collect -> inventory -> evaluate -> results -> report -> gate.
 The commands, the demo and the Action all call this; it holds no logic of its own beyond
 putting the layers in order."""
 
@@ -16,11 +16,13 @@ from scanner.evaluate.evaluation import Evaluation, evaluate_inventory, scan_id_
 from scanner.evaluate.gate import GateDecision, decide
 from scanner.inputs.inventory_file import load_inventory
 from scanner.model import Inventory
-from scanner.report import ScanReport, known_formats, write_reports
+from scanner.timings import phase
+from scanner.report import ScanReport, formats as output_formats
 from scanner.packs.loader import load_rules, parse_param_overrides
 from scanner.evidence.replay import pack_origins
-from scanner.evaluate.waivers import load_waivers, waivers_sha256
+from scanner.packs.waivers import load_waivers, waivers_sha256
 from scanner.inputs.problems import InputError
+
 
 @dataclass
 class ScanSettings:
@@ -48,10 +50,16 @@ def now() -> datetime:
     return clock.now()
 
 def check_formats(formats: list[str]) -> list[str]:
-    unknown = [f for f in formats if f not in known_formats()]
+    unknown = output_formats.unknown(formats)
     if unknown:
-        raise InputError(f"--format: unknown format(s) {', '.join(unknown)}; available: {', '.join(known_formats())}")
+        raise InputError(f"--format: unknown format(s) {', '.join(unknown)}; "
+                         f"available: {', '.join(output_formats.names())}")
     return formats
+
+def sources_phrase() -> str:
+    """The options that name something to scan, for messages: '--inventory, --aws, ...'."""
+    return ", ".join(["--inventory", *(source.flag for source in registry.sources())])
+
 
 def gather(sources: SourceOptions, started: datetime) -> Inventory:
     if sources.inventory and sources.live:
@@ -74,7 +82,7 @@ def build_report(evaluation: Evaluation, gate: GateDecision, **run: Any) -> Scan
                 "sha256": p.sha256, "builtin": p.builtin} for p in evaluation.packs],
         results=evaluation.results,
         coverage=[c.to_dict() for c in sorted(inventory.coverage, key=lambda c: c.unit)],
-        errors=inventory.to_dict()["errors"],
+        errors=inventory.to_dict(certificates=False)["errors"],
         waivers=[w.to_dict() for w in evaluation.waivers],
         gate={"exit_code": gate.exit_code, "fail_on": gate.fail_on, "findings": gate.findings,
               "incomplete": gate.incomplete},
@@ -92,15 +100,20 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
     as_of = settings.as_of or started
-    inventory = gather(sources, started)
-    evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id_for(inventory, rules, waivers, as_of))
-    gate = decide(evaluation, settings.fail_on, settings.allow_partial)
-    report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
-                          finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
-                          sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
-                          frameworks=list(settings.frameworks), allow_partial=settings.allow_partial)
+    with phase("load inventory" if sources.inventory else "collect"):
+        inventory = gather(sources, started)
+    with phase("scan id"):
+        scan_id = scan_id_for(inventory, rules, waivers, as_of)
+    with phase("evaluate"):
+        evaluation = evaluate_inventory(inventory, rules, waivers, as_of, scan_id)
+    with phase("gate and report model"):
+        gate = decide(evaluation, settings.fail_on, settings.allow_partial)
+        report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
+                              finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
+                              sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
+                              frameworks=list(settings.frameworks), allow_partial=settings.allow_partial)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
-    written = write_reports(report, formats, settings.output_dir)
+    written = output_formats.write_reports(report, formats, settings.output_dir)
     return ScanRun(report, evaluation, gate, written)
 

@@ -19,6 +19,7 @@ from scanner.collect.runner import in_shard
 from scanner.model import format_time
 from scanner.simulate.aws_landing_zone import LandingZone, LandingZoneSpec, Problems, build_landing_zone, \
     freezegun_clock
+from tests.results_support import load_results
 
 REGIONS = ("us-east-1", "eu-west-1")
 COLLECT = ["--aws", "--all-accounts", "--management-profile", "mgmt", "--regions", ",".join(REGIONS), "--quiet"]
@@ -140,4 +141,4 @@ def test_an_error_of_the_whole_estate_is_in_every_shard_and_merged_once(moto, fa
     assert len(inventory_of(merged)["errors"]) == 1
     # The merged inventory cannot see either: evaluating it is a partial scan (exit 3), never green.
     assert scan("--inventory", merged, "--format", "json", "--output-dir", tmp_path / "evaluated") == 3
-    assert json.loads((tmp_path / "evaluated" / "certscan-results.json").read_text())["gate"]["exit_code"] == 3
+    assert load_results(tmp_path / "evaluated" / "certscan-results.json")["gate"]["exit_code"] == 3

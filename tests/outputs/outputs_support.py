@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from scanner.cli import run
+from tests.results_support import load_results
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures" / "outputs"
@@ -75,7 +76,7 @@ class ScanOutput:
 
     @property
     def results(self) -> list[dict]:
-        return self.json("certscan-results.json")["results"]
+        return load_results(self.dir / "certscan-results.json")["results"]
 
 
 @dataclass

@@ -22,8 +22,9 @@ from scanner.cli import run
 from scanner.model import parse_time
 from scanner.evidence import bundle as evidence
 from scanner.report import results_json
-from tests.outputs.outputs_support import (AS_OF, FIXTURES, INVENTORY, PACK, REPO, WAIVERS, in_repo, make_keypair,
+from tests.outputs.outputs_support import (AS_OF, INVENTORY, PACK, WAIVERS, in_repo, make_keypair,
                                            run_in_repo, scan_argv)
+from tests.results_support import load_results
 
 BUNDLE = "certscan-evidence.zip"
 CERTSCAN = str(Path(sys.executable).with_name("certscan"))
@@ -177,6 +178,23 @@ def test_changed_file_fails_naming_it(full_scan, tmp_path, capsys):
     code, output = verify(capsys, rewrite(src, tmp_path / "b.zip", replace={"results.json": results}))
     assert code == 1
     assert "FAILED" in output and "results.json: sha256" in output
+
+
+def test_every_member_is_held_to_its_sha256(full_scan, tmp_path, capsys):
+    """The same size, one byte different, in each member in turn: the hash check (not the size
+    check) must name that member, whichever it is."""
+    src = full_scan.dir / BUNDLE
+    members = [name for name in entries(src) if name not in ("manifest.json", "manifest.sig")]
+    assert len(members) >= 5
+    for name in members:
+        data = entries(src)[name]
+        at = next(i for i, byte in enumerate(data) if 0x61 <= byte <= 0x79)  # a lower-case letter
+        changed = data[:at] + bytes([data[at] + 1]) + data[at + 1:]
+        code, output = verify(capsys, rewrite(src, tmp_path / f"{name.replace('/', '_')}.zip", replace={name: changed}))
+        assert code == 1, name
+        assert f"{name}: sha256" in output, (name, output)
+    code, output = verify(capsys, rewrite(src, tmp_path / "same.zip"))
+    assert code == 0 and "sha256" not in output, output
 
 
 def test_changed_byte_in_the_archive_fails(full_scan, tmp_path, capsys):
@@ -355,9 +373,9 @@ def test_bundle_copied_elsewhere_still_verifies(full_scan, tmp_path, capsys):
     copy = tmp_path / "archive" / "evidence-2026-06-01.zip"
     copy.parent.mkdir()
     shutil.copy(full_scan.dir / BUNDLE, copy)
-    code, _ = verify(capsys, copy, "--integrity-only")
+    with contextlib.chdir(copy.parent):  # nothing of the scan's folder or the repository is at hand
+        code, _ = verify(capsys, copy.name, "--integrity-only")
     assert code == 0
-    assert FIXTURES.is_dir() and REPO.is_dir()
 
 
 @pytest.mark.parametrize("changed", ["waivers", "rule pack"])
