@@ -16,6 +16,7 @@ from scanner.collect import SourceOptions
 from scanner.model import Result, parse_time
 from scanner.usecases.scan import ScanSettings, run_scan
 from tests.conftest import REPO
+from tests.results_support import load_results
 
 CERTSCAN = str(Path(sys.executable).with_name("certscan"))
 DEMO_INVENTORY = REPO / "examples" / "demo-inventory.json"
@@ -108,7 +109,7 @@ def test_demo_estate_gives_a_verdict_for_every_mapped_control(demo_results, fram
     done = run_certscan("controls", "--framework", framework, "--results", demo_results, "--json")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    mapped = {ref["id"] for r in json.loads(demo_results.read_text())["rules"]
+    mapped = {ref["id"] for r in load_results(demo_results)["rules"]
               for ref in r["controls"].get(framework, [])}
     assert {c["control"] for c in document["controls"]} == mapped and mapped
     catalog = load_catalogs()[framework]

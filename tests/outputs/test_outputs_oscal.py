@@ -15,6 +15,7 @@ import pytest
 
 from scanner.report import oscal, results_json
 from tests.outputs.oscal_schema import problems
+from tests.results_support import load_results
 from tests.outputs.outputs_support import REPO, WAIVERS, scan_argv
 
 CERTSCAN = str(Path(sys.executable).with_name("certscan"))
@@ -62,7 +63,7 @@ def test_the_schema_check_can_fail(oscal_scan):
 
 def test_one_result_with_findings_observations_and_waivers_as_risks(oscal_scan):
     doc = document(oscal_scan)["assessment-results"]
-    saved = json.loads((oscal_scan / "certscan-results.json").read_text())
+    saved = load_results(oscal_scan / "certscan-results.json")
     [result] = doc["results"]
     assert {p["name"]: p["value"] for p in result["props"]}["scan-id"] == saved["scan_id"]
     # observations: one per (rule, outcome), every judged resource a subject exactly once
@@ -109,7 +110,7 @@ def test_same_inputs_same_document_and_uuids_derive_from_the_scan(oscal_scan, tm
     first, second = document(oscal_scan)["assessment-results"], document(other)["assessment-results"]
     assert first["uuid"] != second["uuid"]
     assert first["results"][0]["uuid"] == oscal.derived_uuid(
-        json.loads((oscal_scan / "certscan-results.json").read_text())["scan_id"], "result")
+        load_results(oscal_scan / "certscan-results.json")["scan_id"], "result")
 
 
 def test_the_evidence_bundle_carries_the_document(oscal_scan):
