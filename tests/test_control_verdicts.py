@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from scanner.packs.frameworks import (INCONCLUSIVE, NOT_ASSESSED, NOT_SATISFIED, SATISFIED, WITH_EXCEPTIONS,
-                              control_verdicts, load_catalogs)
+from scanner.evaluate.controls import (INCONCLUSIVE, NOT_ASSESSED, NOT_SATISFIED, SATISFIED, WITH_EXCEPTIONS,
+                              control_verdicts)
+from scanner.packs.frameworks import load_catalogs
 from scanner.collect import SourceOptions
 from scanner.model import Result, parse_time
 from scanner.usecases.scan import ScanSettings, run_scan

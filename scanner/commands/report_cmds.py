@@ -20,7 +20,7 @@ from scanner.commands.invocation import invocation_arguments
 from scanner.commands.notify import print_delivery
 from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, ConfigOpt, FrameworkOpt, NotifyOpt, OutputDirOpt, ParamOpt,
                                    RulesOpt, WaiversOpt)
-from scanner.packs.frameworks import check_frameworks
+from scanner.usecases.policy import check_frameworks
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.inputs.problems import InputError, Problem
 from scanner.notify.mail import check_addresses, smtp_settings

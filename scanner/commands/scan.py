@@ -11,7 +11,7 @@ from scanner.commands.common import build_sources, parse_as_of, split_list, with
 from scanner.commands.invocation import invocation_arguments
 from scanner.commands.notify import print_delivery
 from scanner.inputs.config import load_config, params_as_pairs, pick
-from scanner.packs.frameworks import check_frameworks
+from scanner.usecases.policy import check_frameworks
 from scanner.evaluate.gate import FAIL_ON_CHOICES
 from scanner.usecases.scan import ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem

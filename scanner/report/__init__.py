@@ -40,6 +40,7 @@ class ScanReport:
     sign_key: str | None = None  # path of the Ed25519 key that signs the evidence manifest (never its bytes)
     frameworks: list[str] = field(default_factory=list)  # frameworks the human reports show (empty: all)
     allow_partial: bool = False  # the gate setting, for the evidence manifest's replay command
+    framework_names: dict[str, str] = field(default_factory=dict)  # id -> "name version", for headings
 
     def gaps(self) -> list[CoverageGap]:
         """What this scan could not see or decide (scanner.model.coverage_gaps)."""

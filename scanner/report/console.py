@@ -170,7 +170,7 @@ VERDICT_STYLE = {"not satisfied": "bold red", "inconclusive": "yellow", "satisfi
 def print_control_verdicts(verdicts, catalogs, console: Console) -> None:
     """One table per framework: each control's verdict, counts and rules (with basis), then
     its first failing resources (or what it could not read)."""
-    from scanner.packs.frameworks import verdict_totals
+    from scanner.evaluate.controls import verdict_totals
     totals = verdict_totals(verdicts)
     for framework in sorted(totals):
         catalog = catalogs.get(framework)

@@ -16,8 +16,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from scanner.inputs.problems import InputError
-from scanner.packs.frameworks import ControlVerdict, control_verdicts, load_catalogs
+from scanner.evaluate.controls import ControlVerdict, control_verdicts
 from scanner.report import ScanReport
 from scanner.report.escape import csv_cell
 from scanner.rules.model import ControlRef
@@ -69,14 +68,6 @@ def _natural(control_id: str) -> list:
 
 def report_matrix_rows(report: ScanReport) -> list[dict[str, Any]]:
     return matrix_rows(rule_mappings(report), report.results)
-
-
-def framework_names() -> dict[str, str]:
-    """framework id -> "name version", for headings (ids alone if a catalog cannot be read)."""
-    try:
-        return {fid: f"{fw.name} {fw.version}" for fid, fw in load_catalogs().items()}
-    except InputError:
-        return {}
 
 
 def report_verdicts(report: ScanReport, frameworks: list[str] | None = None) -> list[ControlVerdict]:

@@ -14,9 +14,9 @@ from datetime import datetime
 from typing import Any
 
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, Result, parse_time
-from scanner.packs.frameworks import ControlVerdict, verdict_totals
+from scanner.evaluate.controls import ControlVerdict, verdict_totals
 from scanner.report import ScanReport
-from scanner.report.control_matrix import framework_names, report_verdicts
+from scanner.report.control_matrix import report_verdicts
 from scanner.report.scope import build_scope
 
 NO_OWNER = "(no owner tag)"
@@ -270,6 +270,6 @@ def build_digest(report: ScanReport, days: int = 30, generated: datetime | None 
         owners=_group(failing, lambda r: r.context.get("owner") or NO_OWNER),
         expiring=_expiring(contexts, days), gaps=_gaps(report), waivers=list(report.waivers),
         status_counts=dict(Counter(r.status for r in report.results)), findings=findings,
-        controls=controls, control_totals=verdict_totals(controls), frameworks=framework_names(),
+        controls=controls, control_totals=verdict_totals(controls), frameworks=dict(report.framework_names),
         scope=build_scope(report),
     )

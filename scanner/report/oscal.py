@@ -28,11 +28,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from scanner.packs.frameworks import NOT_SATISFIED, SATISFIED, WITH_EXCEPTIONS
+from scanner.evaluate.controls import NOT_SATISFIED, SATISFIED, WITH_EXCEPTIONS
 from scanner.model import format_time, parse_time
 from scanner.report.atomic import dumps_json, write_bytes
 from scanner.report import ScanReport
-from scanner.report.control_matrix import framework_names, report_verdicts
+from scanner.report.control_matrix import report_verdicts
 from scanner.report.escape import visible
 from scanner.report.formats import OutputFormat
 
@@ -131,7 +131,7 @@ def build(report: ScanReport) -> Any:
             related_observations=related or None))
 
     # -- findings: one per framework control ------------------------------------------------
-    names = framework_names()
+    names = report.framework_names
     verdicts = report_verdicts(report)  # the frameworks asked for (--framework), else all
     findings = []
     for v in verdicts:

@@ -10,8 +10,9 @@ from scanner.packs.waivers import load_waivers
 from scanner.inputs.problems import InputError, Problem
 from scanner.model import Waiver
 from scanner.model import format_time
-from scanner.packs.frameworks import (ControlVerdict, Framework, check_frameworks, load_catalogs, verdict_totals)
-from scanner.packs.frameworks import control_verdicts as judge_controls
+from scanner.evaluate.controls import ControlVerdict, verdict_totals
+from scanner.evaluate.controls import control_verdicts as judge_controls
+from scanner.packs.frameworks import Framework, check_frameworks, load_catalogs
 from scanner.packs.loader import load_rules, parse_param_overrides
 from scanner.report.control_matrix import matrix_rows
 from scanner.report.results_json import read as read_results

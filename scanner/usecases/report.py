@@ -16,6 +16,7 @@ from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport, findings
 from scanner.report import formats as output_formats
 from scanner.report.formats import ReportOptions
+from scanner.packs.frameworks import framework_names
 from scanner.report.results_json import read as read_results
 from scanner.usecases import clock
 from scanner.usecases.scan import ScanSettings, run_scan, sources_phrase
@@ -46,6 +47,7 @@ def report_from_results(results_file: str, sources: SourceOptions, output_dir: P
     if sources.any_source:
         raise InputError(Problem("--results", "renders a saved scan; it cannot be combined with SOURCES options"))
     report = read_results(results_file)
+    report.framework_names = framework_names()
     report.frameworks = list(options.frameworks)
     # a saved scan has no end time of this run: the report says when it was produced
     options = replace(options, generated_at=options.generated_at or clock.now())

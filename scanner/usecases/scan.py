@@ -20,6 +20,7 @@ from scanner.timings import phase
 from scanner.report import ScanReport, formats as output_formats
 from scanner.packs.loader import load_rules, parse_param_overrides
 from scanner.evidence.replay import pack_origins
+from scanner.packs.frameworks import framework_names
 from scanner.packs.waivers import load_waivers, waivers_sha256
 from scanner.inputs.problems import InputError
 
@@ -111,7 +112,8 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
         report = build_report(evaluation, gate, arguments=settings.arguments, started_at=started,
                               finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
                               sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
-                              frameworks=list(settings.frameworks), allow_partial=settings.allow_partial)
+                              frameworks=list(settings.frameworks), allow_partial=settings.allow_partial,
+                              framework_names=framework_names())
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = output_formats.write_reports(report, formats, settings.output_dir)
