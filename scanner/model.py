@@ -243,6 +243,13 @@ class Certificate:
     tls_version: str | None = None
     chain: list[ChainCertificate] = field(default_factory=list)  # served above the leaf, in order
     chain_not_after: datetime | None = None  # the earliest expiry in ``chain``
+    # revocation (--check-revocation): good | revoked | unknown, from the certificate's OCSP responder
+    revocation_status: str | None = None
+    revocation_reason: str | None = None  # the CRL reason when revoked (keyCompromise, ...)
+    revoked_at: datetime | None = None
+    revocation_checked_at: datetime | None = None
+    revocation_checked_with: str | None = None  # the responder URL asked
+    revocation_error: str | None = None  # why the status is unknown
     # files
     private_key_present: bool | None = None
     # misc
@@ -342,7 +349,8 @@ class Certificate:
 
 
 CERTIFICATE_FIELDS = frozenset(f.name for f in fields(Certificate))
-DATETIME_FIELDS = frozenset({"not_before", "not_after", "chain_not_after", "renewal_time"})
+DATETIME_FIELDS = frozenset({"not_before", "not_after", "chain_not_after", "renewal_time", "revoked_at",
+                             "revocation_checked_at"})
 # Certificate.to_dict's plan, from the declared types: which fields need converting, and how.
 _FIELD_NAMES = tuple(f.name for f in fields(Certificate))
 _get_fields = operator.attrgetter(*_FIELD_NAMES)

@@ -53,6 +53,7 @@ import select
 import socket
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from cryptography import x509
 
@@ -334,8 +335,15 @@ def hostname_matches(cert: x509.Certificate, endpoint: Endpoint) -> bool:
     return True
 
 
-def endpoint_record(endpoint: Endpoint, served: Served) -> Certificate:
+def endpoint_record(endpoint: Endpoint, served: Served, check_revocation: bool = False,
+                    timeout: float = DEFAULT_TIMEOUT) -> Certificate:
     leaf = served.chain[0]
+    revocation = {}
+    if check_revocation:  # asks the certificate's OCSP responder, a third party: only when told to
+        from scanner.collect.revocation import check_ocsp
+        checked = check_ocsp(leaf, served.chain[1] if len(served.chain) > 1 else None,
+                             datetime.now(timezone.utc), timeout)
+        revocation = checked.fields() if checked else {}
     codes = {code for _, code in served.verify_errors}
     above = [ChainCertificate(**chain_entry(cert)) for cert in served.chain[1:]]
     return Certificate(
@@ -345,6 +353,7 @@ def endpoint_record(endpoint: Endpoint, served: Served) -> Certificate:
         chain_complete=not codes & INCOMPLETE_CHAIN_ERRORS,
         trusted=not codes,
         tls_version=served.tls_version,
+        **revocation,
         **certificate_facts(leaf),
     )
 
@@ -355,8 +364,10 @@ class TlsCollector:
     source = SOURCE
 
     def __init__(self, endpoints: list[Endpoint], ca_bundle: str | None, timeout: float,
-                 probes: list[Endpoint] | None = None, probe_timeout: float = DEFAULT_PROBE_TIMEOUT):
+                 probes: list[Endpoint] | None = None, probe_timeout: float = DEFAULT_PROBE_TIMEOUT,
+                 check_revocation: bool = False):
         self.endpoints = endpoints
+        self.check_revocation = check_revocation
         self.ca_bundle = ca_bundle
         self.timeout = timeout
         named = set(endpoints)  # a probe also asked for as an endpoint is that endpoint
@@ -374,7 +385,7 @@ class TlsCollector:
             served = fetch(endpoint, self.ca_bundle, self.probe_timeout if probing else self.timeout)
             if not served.chain:
                 raise EndpointError("NoCertificate", f"{endpoint.label} served no certificate")
-            records.append(endpoint_record(endpoint, served))
+            records.append(endpoint_record(endpoint, served, self.check_revocation, self.timeout))
         except EndpointError as exc:
             if not probing:  # a probed port that is closed, silent or not TLS is coverage, not an error
                 errors.append(CollectionError(source=SOURCE, code=exc.code, message=exc.message, service=SOURCE,
@@ -412,7 +423,8 @@ def build(options: SourceOptions) -> list[TlsCollector]:
     unique = list(dict.fromkeys(e for e in endpoints if isinstance(e, Endpoint)))
     timeout = float(options.seams.get("tls.timeout", DEFAULT_TIMEOUT))
     probe_timeout = float(options.seams.get("tls.probe_timeout", DEFAULT_PROBE_TIMEOUT))
-    return [TlsCollector(unique, ca_bundle_from(options), timeout, probes, probe_timeout)]
+    return [TlsCollector(unique, ca_bundle_from(options), timeout, probes, probe_timeout,
+                         bool(options.check_revocation))]
 
 
 SOURCE_SPEC = Source(
@@ -428,6 +440,9 @@ SOURCE_SPEC = Source(
                config="sni"),
         Option("max_addresses", ("--max-addresses",), "Refuse ranges holding more addresses than this.",
                default=str(DEFAULT_MAX_ADDRESSES), config="max_addresses"),
+        Option("check_revocation", ("--check-revocation",),
+               "Ask each endpoint certificate's OCSP responder (a third party) whether it is revoked.", "switch",
+               config="check_revocation"),
     ),
     units="host:port", identities={"endpoints": "resource"},
 )
