@@ -250,6 +250,7 @@ class Certificate:
     revocation_checked_at: datetime | None = None
     revocation_checked_with: str | None = None  # the responder URL asked
     revocation_error: str | None = None  # why the status is unknown
+    ocsp_stapled: bool | None = None  # the endpoint stapled an OCSP response to its handshake
     # files
     private_key_present: bool | None = None
     # misc

@@ -159,3 +159,70 @@ def test_rev_001_fails_the_revoked_certificate_and_errs_on_unanswered(estate, cl
     for mode in ("garbled", "unauthorized", "forged"):
         assert rev[endpoints[mode]].status == "error"
     assert done.code in (1, 3), done  # a critical finding, or the incomplete verdict the errors bring
+
+
+class StaplingServer:
+    """A pyOpenSSL TLS server on loopback that staples a given OCSP response to each handshake."""
+
+    def __init__(self, leaf: Made, ca: Made, staple: bytes):
+        import socket
+
+        from OpenSSL import SSL
+
+        context = SSL.Context(SSL.TLS_SERVER_METHOD)
+        context.use_certificate(leaf.cert)
+        context.use_privatekey(leaf.key)
+        context.add_extra_chain_cert(ca.cert)
+        context.set_ocsp_server_callback(lambda _conn, _data: staple)
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(4)
+        self.listener.settimeout(0.1)
+        self.port = self.listener.getsockname()[1]
+        self.running = True
+
+        def serve():
+            while self.running:
+                try:
+                    sock, _ = self.listener.accept()
+                except OSError:
+                    continue
+                sock.setblocking(True)  # pyOpenSSL wants a blocking socket; the client always closes
+                tls = SSL.Connection(context, sock)
+                tls.set_accept_state()
+                try:
+                    tls.do_handshake()
+                    tls.recv(1)
+                except (SSL.Error, OSError):
+                    pass
+                sock.close()
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.running = False
+        self.thread.join()
+        self.listener.close()
+
+
+def test_a_stapled_response_is_judged_and_the_responder_is_not_asked(estate, tmp_path):
+    responder, endpoints, ca_file = estate
+    leaf = issue(responder.ca, "localhost", f"{responder.url}/good")  # the responder would say good
+    responder.leaves[leaf.cert.serial_number] = leaf.cert
+    request = ocsp.OCSPRequestBuilder().add_certificate(leaf.cert, responder.ca.cert, hashes.SHA1()).build()
+    server = StaplingServer(leaf, responder.ca, responder.answer("revoked", request))
+    try:
+        options = SourceOptions(endpoints=[f"localhost:{server.port}", endpoints["good"]], check_revocation=True,
+                                quiet=True, seams={"tls.ca_bundle": str(ca_file)})
+        inventory = collect(options, NOW)
+    finally:
+        server.stop()
+    records = {c.id: c for c in inventory.certificates}
+    assert inventory.errors == []
+
+    stapled = records[f"localhost:{server.port}"]
+    assert stapled.ocsp_stapled is True and stapled.revocation_status == "revoked"
+    assert stapled.revocation_checked_with == "stapled"
+    assert records[endpoints["good"]].ocsp_stapled is False
+    assert responder.asked == ["/good"]  # only for the server that stapled nothing

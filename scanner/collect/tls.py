@@ -231,6 +231,7 @@ class Served:
     chain: list[x509.Certificate]  # as served, leaf first
     tls_version: str | None
     verify_errors: list[tuple[int, int]] = field(default_factory=list)  # (depth, OpenSSL X509_V_ERR code)
+    stapled_ocsp: bytes = b""  # the OCSP response the server stapled (status_request), if any
 
 
 class EndpointError(Exception):
@@ -263,6 +264,13 @@ def fetch(endpoint: Endpoint, ca_bundle: str | None, timeout: float) -> Served:
         return True  # go on: verification is evaluated, not required
 
     context.set_verify(SSL.VERIFY_PEER, observe)
+    stapled: list[bytes] = []
+
+    def keep_staple(_conn, ocsp_data: bytes, _data) -> bool:
+        stapled.append(ocsp_data or b"")
+        return True  # judged later, like everything else served
+
+    context.set_ocsp_client_callback(keep_staple)
     if ca_bundle:
         context.load_verify_locations(ca_bundle)
     else:
@@ -283,6 +291,7 @@ def fetch(endpoint: Endpoint, ca_bundle: str | None, timeout: float) -> Served:
     try:
         if endpoint.sni:
             connection.set_tlsext_host_name(endpoint.sni.encode("idna"))
+        connection.request_ocsp()  # ask the server to staple its OCSP response: it costs nothing more
         connection.set_connect_state()
         while True:
             try:
@@ -293,7 +302,8 @@ def fetch(endpoint: Endpoint, ca_bundle: str | None, timeout: float) -> Served:
             except SSL.WantWriteError:
                 _wait(sock, True, deadline, endpoint)
         served = Served(chain=list(connection.get_peer_cert_chain(as_cryptography=True) or []),
-                        tls_version=connection.get_protocol_version_name(), verify_errors=errors)
+                        tls_version=connection.get_protocol_version_name(), verify_errors=errors,
+                        stapled_ocsp=b"".join(stapled[:1]))
         try:
             connection.shutdown()  # a polite close_notify; the server's answer is not awaited
         except SSL.Error:
@@ -342,8 +352,8 @@ def endpoint_record(endpoint: Endpoint, served: Served, check_revocation: bool =
     if check_revocation:  # asks the certificate's OCSP responder, a third party: only when told to
         from scanner.collect.revocation import check_ocsp
         checked = check_ocsp(leaf, served.chain[1] if len(served.chain) > 1 else None,
-                             datetime.now(timezone.utc), timeout)
-        revocation = checked.fields() if checked else {}
+                             datetime.now(timezone.utc), timeout, stapled=served.stapled_ocsp)
+        revocation = {**(checked.fields() if checked else {}), "ocsp_stapled": bool(served.stapled_ocsp)}
     codes = {code for _, code in served.verify_errors}
     above = [ChainCertificate(**chain_entry(cert)) for cert in served.chain[1:]]
     return Certificate(
