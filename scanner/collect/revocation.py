@@ -1,7 +1,10 @@
-"""Revocation by OCSP (``--check-revocation``): ask the responder a certificate names in its
-Authority Information Access, and believe only an answer that is signed by the issuer or by a
-responder the issuer delegated to (id-kp-OCSPSigning), is about this certificate, and is
-current at as_of (thisUpdate not in the future, nextUpdate not past).
+"""Revocation (``--check-revocation``) by OCSP: ask the responder a certificate names in its
+Authority Information Access (or judge the response its server stapled), and believe only an
+answer that is signed by the issuer or by a responder the issuer delegated to
+(id-kp-OCSPSigning), is about this certificate, and is current at as_of (thisUpdate not in
+the future, nextUpdate not past). A certificate naming no OCSP responder but a CRL
+distribution point is looked up in that CRL, fetched with a size cap and believed only when
+signed by the issuer and current.
 
 Anything else — no answer, a non-successful status (unauthorized, tryLater...), a body that
 is not an OCSP response, a bad signature, a stale answer — is ``unknown`` with the reason in
@@ -23,6 +26,7 @@ from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
 
 MAX_RESPONSE_BYTES = 64 * 1024  # an OCSP response is a few KiB; more is not an answer
+MAX_CRL_BYTES = 16 * 1024 * 1024  # the largest public CAs' CRLs are a few MiB
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -41,15 +45,32 @@ class Revocation:
                 "revoked_at": self.revoked_at, "revocation_error": self.error}
 
 
+def check(cert: x509.Certificate, issuer: x509.Certificate | None, as_of: datetime, timeout: float = 10.0,
+          stapled: bytes = b"") -> Revocation | None:
+    """OCSP when the certificate names a responder or its server stapled an answer, else its
+    CRL; None when it names neither (nothing to check, nothing contacted)."""
+    return check_ocsp(cert, issuer, as_of, timeout, stapled) or check_crl(cert, issuer, as_of, timeout)
+
+
+def _http_urls(names) -> list[str]:
+    return [n.value for n in names if isinstance(n, x509.UniformResourceIdentifier)
+            and n.value.lower().startswith(("http://", "https://"))]
+
+
+def crl_urls(cert: x509.Certificate) -> list[str]:
+    try:
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return []
+    return [url for point in points for url in _http_urls(point.full_name or [])]
+
+
 def ocsp_urls(cert: x509.Certificate) -> list[str]:
     try:
         aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
     except x509.ExtensionNotFound:
         return []
-    return [d.access_location.value for d in aia
-            if d.access_method == AuthorityInformationAccessOID.OCSP
-            and isinstance(d.access_location, x509.UniformResourceIdentifier)
-            and d.access_location.value.lower().startswith(("http://", "https://"))]
+    return _http_urls(d.access_location for d in aia if d.access_method == AuthorityInformationAccessOID.OCSP)
 
 
 class _Unanswered(Exception):
@@ -71,7 +92,7 @@ def check_ocsp(cert: x509.Certificate, issuer: x509.Certificate | None, as_of: d
             body = stapled
         else:
             request = ocsp.OCSPRequestBuilder().add_certificate(cert, issuer, hashes.SHA1()).build()
-            body = _post(url, request.public_bytes(Encoding.DER), timeout)
+            body = _fetch(url, timeout, MAX_RESPONSE_BYTES, request.public_bytes(Encoding.DER))
         try:
             response = ocsp.load_der_ocsp_response(body)
         except ValueError:
@@ -81,15 +102,50 @@ def check_ocsp(cert: x509.Certificate, issuer: x509.Certificate | None, as_of: d
         return Revocation("unknown", url, as_of, error=str(exc))
 
 
-def _post(url: str, der: bytes, timeout: float) -> bytes:
-    request = urllib.request.Request(url, data=der, headers={"Content-Type": "application/ocsp-request"})
+def check_crl(cert: x509.Certificate, issuer: x509.Certificate | None, as_of: datetime,
+              timeout: float = 10.0) -> Revocation | None:
+    urls = crl_urls(cert)
+    if not urls:
+        return None
+    url = urls[0]
+    try:
+        if issuer is None:
+            raise _Unanswered("the issuer certificate is not at hand to check the CRL's signature")
+        body = _fetch(url, timeout, MAX_CRL_BYTES)
+        try:
+            crl = x509.load_der_x509_crl(body) if not body.lstrip().startswith(b"-----") \
+                else x509.load_pem_x509_crl(body)
+        except ValueError:
+            raise _Unanswered("the distribution point's answer is not a CRL") from None
+        if crl.issuer != issuer.subject or not crl.is_signature_valid(issuer.public_key()):
+            raise _Unanswered("the CRL is not signed by the certificate's issuer")
+        if crl.last_update_utc > as_of + CLOCK_SKEW:
+            raise _Unanswered("the CRL's thisUpdate is in the future")
+        if crl.next_update_utc is not None and crl.next_update_utc < as_of - CLOCK_SKEW:
+            raise _Unanswered("the CRL is stale (nextUpdate has passed)")
+        entry = crl.get_revoked_certificate_by_serial_number(cert.serial_number)
+        if entry is None:
+            return Revocation("good", url, as_of)
+        try:
+            reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason.value
+        except (x509.ExtensionNotFound, ValueError):
+            reason = None
+        return Revocation("revoked", url, as_of, reason=reason, revoked_at=entry.revocation_date_utc)
+    except _Unanswered as exc:
+        return Revocation("unknown", url, as_of, error=str(exc))
+
+
+def _fetch(url: str, timeout: float, cap: int, ocsp_request: bytes | None = None) -> bytes:
+    """GET (a CRL) or POST (an OCSP request), reading at most ``cap`` bytes."""
+    headers = {"Content-Type": "application/ocsp-request"} if ocsp_request is not None else {}
+    request = urllib.request.Request(url, data=ocsp_request, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310 - http(s) only, checked above
-            body = answer.read(MAX_RESPONSE_BYTES + 1)
+            body = answer.read(cap + 1)
     except OSError as exc:  # URLError, HTTPError, timeouts, refused connections
-        raise _Unanswered(f"the responder could not be asked: {getattr(exc, 'reason', None) or exc}") from None
-    if len(body) > MAX_RESPONSE_BYTES:
-        raise _Unanswered(f"the responder's answer is larger than {MAX_RESPONSE_BYTES} bytes")
+        raise _Unanswered(f"{url} could not be asked: {getattr(exc, 'reason', None) or exc}") from None
+    if len(body) > cap:
+        raise _Unanswered(f"the answer from {url} is larger than {cap} bytes")
     return body
 
 

@@ -350,9 +350,9 @@ def endpoint_record(endpoint: Endpoint, served: Served, check_revocation: bool =
     leaf = served.chain[0]
     revocation = {}
     if check_revocation:  # asks the certificate's OCSP responder, a third party: only when told to
-        from scanner.collect.revocation import check_ocsp
-        checked = check_ocsp(leaf, served.chain[1] if len(served.chain) > 1 else None,
-                             datetime.now(timezone.utc), timeout, stapled=served.stapled_ocsp)
+        from scanner.collect.revocation import check
+        checked = check(leaf, served.chain[1] if len(served.chain) > 1 else None,
+                        datetime.now(timezone.utc), timeout, stapled=served.stapled_ocsp)
         revocation = {**(checked.fields() if checked else {}), "ocsp_stapled": bool(served.stapled_ocsp)}
     codes = {code for _, code in served.verify_errors}
     above = [ChainCertificate(**chain_entry(cert)) for cert in served.chain[1:]]
