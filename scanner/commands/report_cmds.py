@@ -18,7 +18,7 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.notify import print_delivery
+from scanner.commands.notify import DigestOpt, print_delivery
 from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, BaselineOpt, ConfigOpt, FrameworkOpt, HistoryOpt, NotifyOpt,
                                    OutputDirOpt, ParamOpt, RulesOpt, WaiversOpt, announce_history)
 from scanner.usecases.policy import check_frameworks
@@ -124,6 +124,7 @@ def triage(
     smtp_from: SmtpFromOpt = None,
     smtp_ca_file: SmtpCaOpt = None,
     notify: NotifyOpt = None,
+    digest: DigestOpt = False,
 ):
     """Inventory, expiring certificates and the report in one run; --email sends the report,
     --notify tells each owner about their findings."""
@@ -149,6 +150,6 @@ def triage(
         mail_triage(run, mail, recipients, options)
         Console(stderr=True).print(f"sent the {mode} report to {c(', '.join(recipients))} via "
                                    f"{c(mail.host)}:{mail.port}")
-    delivery = notify_usecase.after_scan(run.report, routes, None)
+    delivery = notify_usecase.after_scan(run.report, routes, None, digest)
     print_delivery(delivery)
     raise typer.Exit(notify_usecase.exit_code(run.exit_code, delivery))

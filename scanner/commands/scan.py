@@ -9,7 +9,7 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.notify import print_delivery
+from scanner.commands.notify import DigestOpt, print_delivery
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.usecases.policy import check_frameworks
 from scanner.evaluate.gate import FAIL_ON_CHOICES
@@ -98,6 +98,7 @@ def scan(
     framework: FrameworkOpt = None,
     rules_origin: RulesOriginOpt = None,
     notify: NotifyOpt = None,
+    digest: DigestOpt = False,
     pushgateway: PushgatewayOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
@@ -116,7 +117,7 @@ def scan(
     print_summary(run.report, console)
     print_written([path for paths in run.written.values() for path in paths], Console(stderr=True))
     announce_history(run.history)
-    delivery = notify_usecase.after_scan(run.report, routes, pushgateway)
+    delivery = notify_usecase.after_scan(run.report, routes, pushgateway, digest)
     print_delivery(delivery)
     raise typer.Exit(notify_usecase.exit_code(run.exit_code, delivery))
 
