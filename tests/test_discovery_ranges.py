@@ -135,3 +135,10 @@ def test_a_bad_range_is_exit_2_naming_the_option(text, tmp_path, cli):
     assert done.code == 2, done
     assert "--endpoint-range" in done.err and "CIDR:PORTS" in done.err
     assert "\x1b" not in done.out + done.err and "Traceback" not in done.out + done.err
+
+
+def test_sni_without_a_range_is_a_usage_error(cli, tmp_path):
+    done = cli("scan", "--endpoint", "127.0.0.1:1", "--sni", "www.example.test", "--output-dir", tmp_path / "out")
+
+    assert done.code == 2, done
+    assert "--sni" in done.err and "--endpoint-range" in done.err

@@ -428,6 +428,9 @@ def build(options: SourceOptions) -> list[TlsCollector]:
         endpoints += read_endpoints_file(options.endpoints_file)
     ranges = [e for e in endpoints if isinstance(e, EndpointRange)]
     names = [parse_server_name(text) for text in options.sni]
+    if names and not ranges:
+        raise InputError(Problem("--sni", "names the server names to probe range addresses with: give "
+                                          "--endpoint-range too (a listed --endpoint sends its own host name)"))
     max_addresses = parse_max_addresses(options.max_addresses)
     probes = range_probes(ranges, names, max_addresses) if ranges else []
     unique = list(dict.fromkeys(e for e in endpoints if isinstance(e, Endpoint)))
