@@ -45,6 +45,8 @@ class ScanReport:
     baseline: Any = None
     baseline_labels: dict[str, str] = field(default_factory=dict)
     baseline_summary: dict[str, Any] | None = None
+    # certscan event: the EventBridge events answered (id, detail_type, time, certificate_arn, outcome)
+    events: list[dict[str, Any]] | None = None
 
     def gaps(self) -> list[CoverageGap]:
         """What this scan could not see or decide (scanner.model.coverage_gaps)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from scanner.usecases import clock
 from scanner.collect import SourceOptions, registry
@@ -105,8 +105,11 @@ def build_report(evaluation: Evaluation, gate: GateDecision, **run: Any) -> Scan
         **run,
     )
 
-def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
-    """Bad input raises InputError before anything is collected."""
+def run_scan(sources: SourceOptions, settings: ScanSettings,
+             collector: Callable[[datetime], Inventory] | None = None, **report_fields: Any) -> ScanRun:
+    """Bad input raises InputError before anything is collected. ``collector`` replaces the
+    sources' collection (the event use case reads just the certificates of its events);
+    ``report_fields`` are further ScanReport fields (its ``events``)."""
     started = now()
     formats = check_formats(settings.formats)
     loaded = load_rules(settings.rules or None, parse_param_overrides(settings.params))
@@ -119,7 +122,7 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     as_of = settings.as_of or started
     baseline = load_baseline(settings.baseline, settings.history, as_of)  # bad input before collecting
     with phase("load inventory" if sources.inventory else "collect"):
-        inventory = gather(sources, started)
+        inventory = collector(started) if collector is not None else gather(sources, started)
     with phase("scan id"):
         scan_id = scan_id_for(inventory, rules, waivers, as_of)
     with phase("evaluate"):
@@ -133,7 +136,7 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
                               finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
                               sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
                               rule_selection=settings.selection.to_dict() if settings.selection else None,
-                              sarif_anchor=settings.sarif_anchor, **baseline_fields(comparison))
+                              sarif_anchor=settings.sarif_anchor, **baseline_fields(comparison), **report_fields)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = output_formats.write_reports(report, formats, settings.output_dir)
