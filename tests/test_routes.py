@@ -80,7 +80,8 @@ def test_schema_problems_name_the_place_and_never_echo_a_url(tmp_path):
     text = str(caught.value)
     assert "SECRETSECRET" not in text
     assert "routes.yaml:5: routes[0].match:" in text  # minProperties
-    assert "routes.yaml:6: routes[0].notify: expected a list, got text 'slack://***'" in text
+    line6 = next(line for line in text.splitlines() if "routes.yaml:6: routes[0].notify: " in line)
+    assert "list" in line6 and "'slack://***'" in line6  # what was expected, the URL redacted
     assert "routes.yaml:7: routes[1]:" in text  # neither notify nor escalate_to
 
 

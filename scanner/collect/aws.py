@@ -50,6 +50,9 @@ class AcmCollector:
     def finish(self, certificates: list[Certificate]) -> list[CollectionError]:
         return self.checker.check(certificates)
 
+    def identities(self) -> list[dict]:
+        return self.estate.identities()
+
 
 class IamCollector:
     source = IAM

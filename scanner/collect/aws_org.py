@@ -38,6 +38,7 @@ DEFAULT_GLOBAL_REGION = "us-east-1"  # where global services (IAM, Route 53, Clo
 class Account:
     id: str
     name: str | None = None
+    organization: str | None = field(default=None, compare=False)  # o-..., from the account's ARN
 
 
 class AccountUnreachable(Exception):
@@ -59,6 +60,8 @@ class Discovery:
     accounts: list[Account] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     caller_account: str | None = None
+    caller_arn: str | None = None
+    organization_id: str | None = None  # o-..., read from the accounts' ARNs (no extra call)
     errors: list[CollectionError] = field(default_factory=list)
 
 
@@ -90,8 +93,14 @@ def organization_accounts(org: Any) -> list[Account]:
         for item in expect_items(expect(page, "Accounts", list, "ListAccounts"), ("Id",), "ListAccounts"):
             # State replaces Status (retired in 2026); either says ACTIVE for a live account.
             if (item.get("State") or item.get("Status")) == "ACTIVE":
-                accounts.append(Account(item["Id"], item.get("Name")))
+                accounts.append(Account(item["Id"], item.get("Name"), _organization_of(item.get("Arn"))))
     return sorted(accounts, key=lambda a: a.id)
+
+
+def _organization_of(arn: Any) -> str | None:
+    """o-... from an account ARN (arn:aws:organizations::MANAGEMENT:account/o-xxx/ID)."""
+    parts = arn.split("/") if isinstance(arn, str) else []
+    return parts[1] if len(parts) == 3 and parts[1].startswith("o-") else None
 
 
 class AwsEstate:
@@ -120,6 +129,7 @@ class AwsEstate:
         self._sessions: dict[str, boto3.Session | AccountUnreachable] = {}
         self._session_locks: dict[int, threading.Lock] = {}
         self._clients: dict[tuple[str, str, str], Any] = {}
+        self._identities: dict[str, dict[str, Any]] = {}  # account -> the principal that read it
 
     # -- discovery -------------------------------------------------------------------------
     @property
@@ -139,15 +149,18 @@ class AwsEstate:
         try:
             identity = base.get_caller_identity()
             found.caller_account = identity["Account"]
+            found.caller_arn = identity.get("Arn")
             self.partition = identity.get("Arn", "arn:aws:").split(":")[1] or "aws"  # aws, aws-us-gov, aws-cn
         except AWS_ERRORS as exc:
             found.errors.append(aws_error(exc, source=SOURCE, service="sts", context="GetCallerIdentity"))
             return found
         with self._lock:
             self._sessions[found.caller_account] = self.base_session
+            self._identities[found.caller_account] = {"arn": found.caller_arn, "via": "credentials"}
         if self.org_mode:
             try:
                 found.accounts = organization_accounts(self._base_client("organizations", DEFAULT_GLOBAL_REGION))
+                found.organization_id = next((a.organization for a in found.accounts if a.organization), None)
             except AWS_ERRORS as exc:
                 found.errors.append(aws_error(exc, source=SOURCE, service="organizations",
                                               account=found.caller_account, context="ListAccounts"))
@@ -190,9 +203,13 @@ class AwsEstate:
         role_arn = self.role_arn(account)
         sts = self._base_client("sts", self.home_region)
 
-        def fetch() -> dict[str, str]:
-            creds = expect(sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME),
-                           "Credentials", dict, "AssumeRole")
+        assumed: dict[str, str] = {}
+
+        def fetch() -> dict[str, str]:  # the first call also records whom we became
+            answer = sts.assume_role(RoleArn=role_arn, RoleSessionName=ROLE_SESSION_NAME)
+            creds = expect(answer, "Credentials", dict, "AssumeRole")
+            user = answer.get("AssumedRoleUser")
+            assumed.setdefault("arn", user.get("Arn") if isinstance(user, dict) else None)
             return {"access_key": creds["AccessKeyId"], "secret_key": creds["SecretAccessKey"],
                     "token": creds["SessionToken"], "expiry_time": creds["Expiration"].isoformat()}
 
@@ -200,6 +217,8 @@ class AwsEstate:
             first = fetch()  # now, so a denied role is reported at once
         except AWS_ERRORS as exc:
             return AccountUnreachable(account, exc, role_arn)
+        with self._lock:
+            self._identities[account] = {"arn": assumed.get("arn"), "via": "assume-role", "role": role_arn}
         # Refreshable: a long scan outlives the one-hour role session.
         credentials = RefreshableCredentials.create_from_metadata(first, refresh_using=fetch,
                                                                   method="sts-assume-role")
@@ -209,6 +228,15 @@ class AwsEstate:
         core.register_component("data_loader", self._loader)
         core.set_config_variable("region", self.home_region)
         return boto3.Session(botocore_session=core)
+
+    def identities(self) -> list[dict[str, Any]]:
+        """The principal each account was read as (STS caller or assumed-role ARN), and the
+        Organization: for the evidence manifest's scope. ARNs only, never credentials."""
+        found = self._discovery
+        with self._lock:
+            known = dict(self._identities)
+        return [{"source": "aws", "account": account, "organization_id": found.organization_id if found else None,
+                 **known[account]} for account in sorted(known)]
 
     def client(self, account: str, service: str, region: str) -> Any:
         """A cached client (clients are thread-safe; sessions are not, so creation is locked)."""

@@ -19,8 +19,10 @@ that vanished between list and get is an error for that certificate only).
 
 from __future__ import annotations
 
+import base64
 import calendar
 import json
+import re
 import threading
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +35,8 @@ from scanner.collect import Option, Source, SourceOptions, Unit, UnitResult
 from scanner.collect.x509facts import certificate_facts
 from scanner.model import ONE_DAY, Certificate, CollectionError, Coverage
 from scanner.inputs.problems import InputError, Problem
+
+TOKEN_SCOPE = "https://vault.azure.net/.default"
 
 SOURCE = "azure.keyvault"
 SERVICE = "keyvault"
@@ -300,11 +304,42 @@ class KeyVaultCollector:
         return out
 
     def finish(self, certificates: list[Certificate]) -> list[CollectionError]:
+        self._identity = token_identity(self._credential) if self._credential is not None else {}
         if self._owns_credential and self._credential is not None:
             close = getattr(self._credential, "close", None)
             if close is not None:
                 close()
         return []
+
+
+    def identities(self) -> list[dict[str, Any]]:
+        identity = getattr(self, "_identity", None)
+        if not identity:  # not read yet, or the credential named no one
+            return []
+        return [{"source": "azure", "tenant_id": identity.get("tid"), "object_id": identity.get("oid"),
+                 "app_id": identity.get("appid") or identity.get("azp")}]
+
+
+_GUID = re.compile(r"[0-9a-fA-F-]{36}")
+
+
+def token_identity(credential: Any) -> dict[str, str]:
+    """Tenant and object id of the identity the credential stands for, read from the claims of
+    an access token it issues (a token the SDK would fetch anyway; the credential caches it).
+    Only the claims' GUIDs are kept; the token itself is never stored or shown. {} when the
+    credential gives no JWT (some test doubles) or cannot issue one now."""
+    try:
+        token = credential.get_token(TOKEN_SCOPE).token
+        if not isinstance(token, str) or len(token) > 32_768 or token.count(".") != 2:
+            return {}
+        payload = token.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    except Exception:  # an identity we cannot name is left unnamed, never a failed scan
+        return {}
+    if not isinstance(claims, dict):
+        return {}
+    return {k: claims[k] for k in ("tid", "oid", "appid", "azp")
+            if isinstance(claims.get(k), str) and _GUID.fullmatch(claims[k])}
 
 
 def build(options: SourceOptions) -> list[KeyVaultCollector]:

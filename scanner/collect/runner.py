@@ -73,6 +73,10 @@ def collect(options: SourceOptions, collected_at: datetime, collectors: list[Col
             finish = getattr(collector, "finish", None)
             if finish is not None:
                 inventory.errors.extend(finish(inventory.certificates))
+        # Who read each source (account principals, tenants), for the evidence's scope.
+        identities = [i for c in collectors if hasattr(c, "identities") for i in c.identities()]
+        if identities:
+            inventory.metadata["identities"] = identities
     finally:
         if progress is not None:
             progress.stop()

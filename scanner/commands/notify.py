@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 
 from scanner.report.escape import console as esc
-from scanner.report.results_json import read as read_results
 from scanner.usecases import notify as notify_usecase
 
 RoutesOpt = Annotated[str, typer.Option("--routes", help="Routes YAML (kind: Routes): who is told about what, where.")]
@@ -56,15 +55,20 @@ def print_outcome(outcome: "notify_usecase.NotifyOutcome", out: Optional[Console
         err.print(f"notify: dry run, {len(outcome.messages)} message(s) not sent")
 
 
+DigestOpt = Annotated[bool, typer.Option("--digest", help="With a baseline or history, send every finding, not only the new and worsened.")]
+
+
 def notify(
     results: Annotated[str, typer.Option("--results", help="A saved certscan-results.json.")],
     routes: RoutesOpt,
     dry_run: DryRunOpt = False,
+    baseline: Annotated[Optional[str], typer.Option("--baseline", help="Send only findings new or worse than in this results file or bundle ('history': the previous scan in --history).")] = None,
+    history: Annotated[Optional[str], typer.Option("--history", help="A history (SQLite file or postgresql:// URL): send only what is new or worse since its previous scan.")] = None,
+    digest: DigestOpt = False,
 ):
     """Send each owner one message with only their findings (Slack, Teams, e-mail, SNS, webhooks via Apprise)."""
     route_table = notify_usecase.load(routes, dry_run)
-    report = read_results(results)
-    outcome = notify_usecase.notify(report, route_table, dry_run=dry_run)
+    outcome = notify_usecase.notify_results(results, route_table, dry_run, baseline, history, digest)
     print_outcome(outcome)
     raise typer.Exit(outcome.exit_code)
 

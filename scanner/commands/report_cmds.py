@@ -18,9 +18,10 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.notify import print_delivery
-from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, BaselineOpt, ConfigOpt, HistoryOpt, NotifyOpt, OutputDirOpt,
-                                   ParamOpt, RulesOpt, WaiversOpt, announce_history)
+from scanner.commands.notify import DigestOpt, print_delivery
+from scanner.commands.scan import (AllowPartialOpt, AsOfOpt, BaselineOpt, ConfigOpt, FrameworkOpt, HistoryOpt, NotifyOpt,
+                                   OutputDirOpt, ParamOpt, RulesOpt, WaiversOpt, announce_history)
+from scanner.usecases.policy import check_frameworks
 from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.inputs.problems import InputError, Problem
 from scanner.notify.mail import check_addresses, smtp_settings
@@ -55,12 +56,13 @@ def _check_mode(mode: str) -> str:
 
 
 def _settings(cfg: dict[str, Any], rules, param, waivers, as_of, output_dir: Path, allow_partial,
-              baseline=None, history=None) -> ScanSettings:
+              baseline=None, history=None, frameworks: list[str] | None = None) -> ScanSettings:
     return ScanSettings(
         rules=list(pick(rules, cfg, "rules", [])), params=params_as_pairs(cfg) + list(param or []),
         waivers=pick(waivers, cfg, "waivers", None), as_of=parse_as_of(as_of), output_dir=output_dir,
         allow_partial=bool(pick(allow_partial, cfg, "allow_partial", False)), arguments=invocation_arguments(),
         baseline=pick(baseline, cfg, "baseline", None), history=pick(history, cfg, "history", None),
+        frameworks=list(frameworks or []),
     )
 
 
@@ -79,11 +81,13 @@ def report(
     allow_partial: AllowPartialOpt = None,
     baseline: BaselineOpt = None,
     history: HistoryOpt = None,
+    framework: FrameworkOpt = None,
 ):
     """Write the markdown and HTML reports and the findings exports (CSV, JSON), from a
     fresh scan (SOURCES) or from a saved certscan-results.json (--results)."""
-    options = ReportOptions(_check_mode(mode), days)
     cfg = load_config(config)
+    frameworks = check_frameworks(framework or cfg.get("frameworks"))
+    options = ReportOptions(_check_mode(mode), days, frameworks=tuple(frameworks))
     out = Path(pick(output_dir, cfg, "output_dir", "reports"))
     sources = build_sources(cfg, **source_args)
     if results:
@@ -91,7 +95,7 @@ def report(
                                   pick(history, cfg, "history", None))
     else:
         run = report_from_scan(sources, _settings(cfg, rules, param, waivers, as_of, out, allow_partial, baseline,
-                                                  history), options)
+                                                  history, frameworks), options)
     print_written(run.written, Console(stderr=True))
     announce_history(run.history)
     raise typer.Exit(run.exit_code)
@@ -120,6 +124,7 @@ def triage(
     smtp_from: SmtpFromOpt = None,
     smtp_ca_file: SmtpCaOpt = None,
     notify: NotifyOpt = None,
+    digest: DigestOpt = False,
 ):
     """Inventory, expiring certificates and the report in one run; --email sends the report,
     --notify tells each owner about their findings."""
@@ -145,6 +150,6 @@ def triage(
         mail_triage(run, mail, recipients, options)
         Console(stderr=True).print(f"sent the {mode} report to {c(', '.join(recipients))} via "
                                    f"{c(mail.host)}:{mail.port}")
-    delivery = notify_usecase.after_scan(run.report, routes, None)
+    delivery = notify_usecase.after_scan(run.report, routes, None, digest)
     print_delivery(delivery)
     raise typer.Exit(notify_usecase.exit_code(run.exit_code, delivery))

@@ -8,13 +8,13 @@ import typer
 from rich.console import Console
 
 from scanner.commands.common import parse_as_of
-from scanner.commands.scan import AsOfOpt, ConfigOpt, ParamOpt, RulesOpt, WaiversOpt
-from scanner.inputs.problems import InputError
+from scanner.commands.scan import AsOfOpt, ConfigOpt, FrameworkOpt, ParamOpt, RulesOpt, WaiversOpt
 from scanner.usecases import clock
 from scanner.inputs.config import load_config, params_as_pairs, pick
-from scanner.report.console import print_controls, print_rule, print_rules
+from scanner.report.console import print_control_verdicts, print_controls, print_rule, print_rules
 from scanner.report.escape import console as c
 from scanner.usecases import policy
+from scanner.inputs.problems import InputError, Problem
 
 rules_app = typer.Typer(help="List the loaded rules or show one.", no_args_is_help=True)
 
@@ -63,13 +63,25 @@ def rules_show(rule_id: Annotated[str, typer.Argument(help="Rule id, e.g. ACM-00
     print_rule(rule, data, Console())
 
 
-def controls(framework: Annotated[Optional[str], typer.Option("--framework", help="Only this framework id.")] = None,
-             results: Annotated[Optional[str], typer.Option("--results", help="A certscan-results.json: add pass/fail counts.")] = None,
+def controls(framework: FrameworkOpt = None,
+             results: Annotated[Optional[str], typer.Option("--results", help="A certscan-results.json: a verdict per control, counts and failing resources.")] = None,
              rules: RulesOpt = None, config: ConfigOpt = None,
              json_out: Annotated[bool, typer.Option("--json", help="JSON for tools.")] = False):
-    """The control matrix: each framework control, the rules mapped to it (with basis), and counts."""
+    """The control matrix: each framework control and the rules mapped to it (with basis);
+    with --results, its verdict (satisfied, not satisfied, satisfied with exceptions,
+    inconclusive, not assessed), counts and failing resources."""
+    if results:
+        if rules:
+            raise InputError(Problem("--rules", "--results judges the rules the scan evaluated (saved in the "
+                                                "results file); drop --rules"))
+        judged = policy.control_verdicts(results, framework)
+        if json_out:
+            print(json.dumps(judged.to_dict(), indent=2, sort_keys=True, allow_nan=False))
+            return
+        print_control_verdicts(judged.verdicts, judged.catalogs, Console(highlight=False))
+        return
     paths, params, _ = _rule_options(rules, None, config)
-    rows = policy.control_matrix(paths, params, framework, results)
+    rows = policy.control_matrix(paths, params, framework, None)
     if json_out:
         print(json.dumps(rows, indent=2, sort_keys=True, allow_nan=False))
         return

@@ -9,8 +9,9 @@ from rich.console import Console
 
 from scanner.commands.common import build_sources, parse_as_of, split_list, with_sources
 from scanner.commands.invocation import invocation_arguments
-from scanner.commands.notify import print_delivery
+from scanner.commands.notify import DigestOpt, print_delivery
 from scanner.inputs.config import load_config, params_as_pairs, pick
+from scanner.usecases.policy import check_frameworks
 from scanner.evaluate.gate import FAIL_ON_CHOICES
 from scanner.usecases.scan import RuleSelection, ScanSettings, run_scan
 from scanner.inputs.problems import InputError, Problem
@@ -34,6 +35,10 @@ BaselineOpt = Annotated[Optional[str], typer.Option("--baseline", help="Gate onl
 HistoryOpt = Annotated[Optional[str], typer.Option("--history", help="Record the scan into this history: a SQLite file, or a postgresql:// URL (exit 5 if it cannot be written).")]
 CheckOpt = Annotated[Optional[list[str]], typer.Option("--check", help="Evaluate only these rules: ID or glob such as 'ACM-*' (repeatable, any case).")]
 SkipCheckOpt = Annotated[Optional[list[str]], typer.Option("--skip-check", help="Do not evaluate these rules: ID or glob (repeatable, any case).")]
+FrameworkOpt = Annotated[Optional[list[str]], typer.Option(
+    "--framework", help="Framework whose controls the reports show (repeatable; default: every framework).")]
+RulesOriginOpt = Annotated[Optional[str], typer.Option(
+    "--rules-origin", help="Replaying an evidence bundle: its manifest.json, which names the bundled packs as the original scan did.")]
 NotifyOpt = Annotated[Optional[str], typer.Option("--notify", help="Routes YAML: after the outputs are written, tell each owner about their findings (exit 4 if some could not be delivered).")]
 PushgatewayOpt = Annotated[Optional[str], typer.Option("--pushgateway", help="Push the Prometheus metrics to this Pushgateway URL (job certscan; basic auth from CERTSCAN_PUSHGATEWAY_USER/_PASSWORD).")]
 SarifAnchorOpt = Annotated[Optional[str], typer.Option("--sarif-anchor", help="In SARIF, point results of the shipped rules at this file of your repository, line 1 (the Action passes your rule pack, config or workflow file).")]
@@ -42,7 +47,8 @@ AllowPartialOpt = Annotated[Optional[bool], typer.Option("--allow-partial/--no-a
 
 def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, output_dir, format, fail_on,
                           allow_partial, sign_key: Optional[str] = None, check=None, skip_check=None,
-                          baseline: Optional[str] = None, history: Optional[str] = None) -> ScanSettings:
+                          baseline: Optional[str] = None, history: Optional[str] = None,
+                          framework: Optional[list[str]] = None, rules_origin: Optional[str] = None) -> ScanSettings:
     fail_on = pick(fail_on, config, "fail_on", "high")
     if fail_on not in FAIL_ON_CHOICES:
         raise InputError(Problem("--fail-on", f"{fail_on!r} is not one of {', '.join(FAIL_ON_CHOICES)}"))
@@ -66,6 +72,8 @@ def settings_from_options(config: dict[str, Any], rules, param, waivers, as_of, 
                                 tuple(split_list(pick(skip_check, config, "skip_check", [])))),
         baseline=pick(baseline, config, "baseline", None),
         history=pick(history, config, "history", None),
+        frameworks=check_frameworks(framework or config.get("frameworks")),
+        rules_origin=rules_origin,
     )
 
 
@@ -87,13 +95,16 @@ def scan(
     check: CheckOpt = None,
     skip_check: SkipCheckOpt = None,
     sarif_anchor: SarifAnchorOpt = None,
+    framework: FrameworkOpt = None,
+    rules_origin: RulesOriginOpt = None,
     notify: NotifyOpt = None,
+    digest: DigestOpt = False,
     pushgateway: PushgatewayOpt = None,
 ):
     """Collect or load an inventory, evaluate the rule packs, write reports, gate on --fail-on."""
     cfg = load_config(config)
     settings = settings_from_options(cfg, rules, param, waivers, as_of, output_dir, format, fail_on, allow_partial,
-                                     sign_key, check, skip_check, baseline, history)
+                                     sign_key, check, skip_check, baseline, history, framework, rules_origin)
     settings.sarif_anchor = sarif_anchor
     routes = notify_usecase.load(notify) if notify else None  # a bad routes file is exit 2 before collecting
     if pushgateway:
@@ -106,7 +117,7 @@ def scan(
     print_summary(run.report, console)
     print_written([path for paths in run.written.values() for path in paths], Console(stderr=True))
     announce_history(run.history)
-    delivery = notify_usecase.after_scan(run.report, routes, pushgateway)
+    delivery = notify_usecase.after_scan(run.report, routes, pushgateway, digest)
     print_delivery(delivery)
     raise typer.Exit(notify_usecase.exit_code(run.exit_code, delivery))
 

@@ -27,11 +27,13 @@ import hashlib
 import io
 import json
 import re
+import shlex
 import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 from scanner.evidence import signing
+from scanner.evidence.replay import REPLAY_OUTPUT, replay_command
 from scanner.inputs import resources
 from scanner.collect import registry
 from scanner.model import format_time
@@ -40,9 +42,11 @@ from scanner.report.atomic import dumps_json_bytes, utf8, write_bytes
 from scanner.report import ScanReport
 from scanner.report.formats import OutputFormat
 from scanner.report import control_matrix, formats
+from scanner.report.scope import build_scope
 
 BUNDLE_FILE = "certscan-evidence.zip"
 MANIFEST = "manifest.json"
+README = "README.txt"
 SIGNATURE = "manifest.sig"
 MANIFEST_KIND = "certscan-evidence"
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can hold
@@ -82,8 +86,9 @@ def pack_files(report: ScanReport) -> tuple[dict[str, bytes], list[dict[str, Any
     for pack in sorted(report.packs, key=lambda p: (p.get("display_path") or "", p.get("path") or "")):
         name = _unique(f"rules/{PurePosixPath(str(pack['display_path']).replace(chr(92), '/')).name}", taken)
         files[name] = _read_as_used(resources.pack_file(pack), "rule pack", pack.get("sha256"))
-        entries.append({"name": pack.get("name"), "version": pack.get("version"), "display_path": pack.get("display_path"),
-                        "builtin": bool(pack.get("builtin")), "sha256": pack.get("sha256"), "file": name})
+        entries.append({"name": pack.get("name"), "version": pack.get("version"), "path": pack.get("path"),
+                        "display_path": pack.get("display_path"), "builtin": bool(pack.get("builtin")),
+                        "sha256": pack.get("sha256"), "file": name})
     return files, entries
 
 
@@ -96,27 +101,6 @@ def identities(report: ScanReport) -> dict[str, Any]:
         "units": len(report.coverage),
         "details": report.sources,
     }
-
-
-def replay_command(report: ScanReport, rule_files: list[str], waivers_file: str | None) -> list[str] | None:
-    """The scan that reproduces results.json from this bundle, paths relative to its root."""
-    if report.inventory is None:
-        return None
-    argv = ["certscan", "scan", "--inventory", "inventory.json"]
-    for name in rule_files:
-        argv += ["--rules", name]
-    if waivers_file:
-        argv += ["--waivers", waivers_file]
-    selection = report.rule_selection or {}
-    for option, key in (("--check", "check"), ("--skip-check", "skip_check")):
-        for pattern in selection.get(key) or []:
-            argv += [option, pattern]
-    for rule in report.rules:
-        for key, param in sorted((rule.get("params") or {}).items()):
-            if param.get("value") != param.get("default"):
-                argv += ["--param", f"{rule['id']}.{key}={json.dumps(param['value'])}"]
-    argv += ["--as-of", format_time(report.as_of), "--format", "json"]
-    return argv
 
 
 def bundle_files(report: ScanReport) -> tuple[dict[str, bytes], dict[str, Any]]:
@@ -133,9 +117,59 @@ def bundle_files(report: ScanReport) -> tuple[dict[str, bytes], dict[str, Any]]:
     for name, data in files.items():
         if PRIVATE_KEY_PEM.search(data):
             raise InputError(Problem(name, "holds a PEM private key block; refusing to put it in the evidence bundle"))
-    fields = {"rule_packs": packs, "waivers": waivers,
-              "replay": replay_command(report, [p["file"] for p in packs], waivers and waivers["file"])}
+    replay = replay_command(report, [p["file"] for p in packs], waivers and waivers["file"])
+    files[README] = readme(report, sorted([*files, README, MANIFEST] + ([SIGNATURE] if report.sign_key else [])),
+                           replay).encode("utf-8")
+    fields = {"rule_packs": packs, "waivers": waivers, "replay": replay}
     return files, fields
+
+
+# What each member is, for README.txt (members not named here are described by their folder).
+MEMBER_NOTES = {
+    MANIFEST: "scan id, tool version, as_of, start/end, scope (accounts, regions, vaults, paths, endpoints, "
+              "identities), coverage, errors, the replay command, and the size and sha256 of every other file",
+    SIGNATURE: "Ed25519 signature of manifest.json",
+    "README.txt": "this file",
+    "inventory.json": "the certificate inventory evaluated (certscan accepts it back with --inventory)",
+    "results.json": "every (rule, resource) result: pass, fail, waived, not applicable, error; the gate",
+    "controls.csv": "a verdict per framework control, its rules and basis, counts, failing resources",
+    "certscan-oscal-ar.json": "the same as OSCAL assessment results (NIST OSCAL 1.2.1)",
+    "certscan.sarif": "SARIF 2.1.0, waived results as suppressions",
+    "certscan-junit.xml": "JUnit XML, one testcase per evaluated resource",
+    "certscan-report.html": "the technical report, for reading and printing (scope, verdicts, risks, findings)",
+    "certscan-report.md": "the technical report in markdown",
+    "certscan-findings.csv": "fail, error and waived results, worst first, for spreadsheets",
+}
+
+
+def readme(report: ScanReport, members: list[str], replay: list[str] | None) -> str:
+    """README.txt: what the bundle holds, how to verify it, how to replay it."""
+    lines = [f"certscan evidence bundle: scan {report.scan_id}, as of {format_time(report.as_of)}, "
+             f"certscan {report.tool_version}", "", "Members", ""]
+    for name in members:
+        folder = name.split("/")[0] + "/" if "/" in name else None
+        note = MEMBER_NOTES.get(name) or {"rules/": "a rule pack, bytes exactly as the scan used them",
+                                          "waivers/": "the waivers file, bytes exactly as the scan used it"}.get(
+            folder or "", "")
+        lines.append(f"  {name:<26} {note}".rstrip())
+    lines += ["", "Verify", "",
+              "  The manifest is the truth: every file it lists must be here with its size and sha256, and",
+              "  nothing else. The zip, a re-zipped copy and the extracted folder all verify the same way.",
+              "",
+              "  With the signer's public key (proves who signed):",
+              "    certscan evidence verify certscan-evidence.zip --public-key signer.pub",
+              "  Without it, only the files' integrity can be checked; the signer stays unproven",
+              "  (a bundle signed only by the key inside its own manifest, or unsigned, is not 'verified'):",
+              "    certscan evidence verify certscan-evidence.zip --integrity-only",
+              "", "Replay", ""]
+    if replay:
+        lines += ["  From inside the extracted bundle, this reproduces results.json byte for byte (the gate",
+                  f"  included) in {REPLAY_OUTPUT}/certscan-results.json, with the same certscan version:",
+                  "    " + " ".join(shlex.quote(arg) for arg in replay),
+                  f"    cmp results.json {REPLAY_OUTPUT}/certscan-results.json"]
+    else:
+        lines += ["  This scan was rendered from a saved results file, without its inventory: no replay."]
+    return "\n".join(lines) + "\n"
 
 
 def build_manifest(report: ScanReport, files: dict[str, bytes], fields: dict[str, Any],
@@ -151,6 +185,7 @@ def build_manifest(report: ScanReport, files: dict[str, bytes], fields: dict[str
         "arguments": list(report.arguments),
         "replay": fields["replay"],
         "sources": identities(report),
+        "scope": build_scope(report),
         "coverage": report.coverage,
         "errors": report.errors,
         "gate": report.gate,

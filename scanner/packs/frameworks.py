@@ -46,3 +46,27 @@ def load_catalogs(paths: list[Path] | None = None) -> dict[str, Framework]:
     if problems:
         raise InputError(problems)
     return catalogs
+
+
+
+def framework_names() -> dict[str, str]:
+    """framework id -> "name version", for the reports' headings ({} if a catalog is broken:
+    headings then show the ids)."""
+    try:
+        return {fid: f"{fw.name} {fw.version}" for fid, fw in load_catalogs().items()}
+    except InputError:
+        return {}
+
+
+def check_frameworks(frameworks: list[str] | None, catalogs: dict[str, Framework] | None = None) -> list[str]:
+    """The framework ids asked for (repeated options or comma lists), each checked against the
+    shipped catalogs; an unknown id is exit 2 naming the known ones. [] means every framework."""
+    wanted = [f.strip() for value in frameworks or [] for f in value.split(",") if f.strip()]
+    if not wanted:
+        return []
+    catalogs = catalogs if catalogs is not None else load_catalogs()
+    unknown = [f for f in wanted if f not in catalogs]
+    if unknown:
+        raise InputError(Problem("--framework", f"unknown framework {', '.join(map(repr, unknown))}; "
+                                                f"known: {', '.join(sorted(catalogs))}"))
+    return list(dict.fromkeys(wanted))

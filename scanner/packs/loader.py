@@ -89,8 +89,13 @@ def _coerce(default: Any, value: Any) -> tuple[bool, Any]:
 
 
 def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, Any]] | None = None,
-               catalogs: dict[str, Framework] | None = None) -> list[Rule]:
-    """All rules of the given packs, compiled, sorted by id. Raises InputError with every problem."""
+               catalogs: dict[str, Framework] | None = None,
+               origins: dict[str, dict[str, Any]] | None = None) -> list[Rule]:
+    """All rules of the given packs, compiled, sorted by id. Raises InputError with every problem.
+
+    ``origins`` (replaying an evidence bundle): pack file as given -> how the original scan
+    named it (path, display_path, builtin, sha256), so the replay's results name the packs
+    as the original's did; a file whose sha256 differs from its origin is refused."""
     overrides = overrides or {}
     folded: dict[str, dict[str, Any]] = {}  # rule ids on the command line match whatever their case
     for rule_id, values in overrides.items():
@@ -123,8 +128,16 @@ def load_rules(specs: list[str] | None = None, overrides: dict[str, dict[str, An
             continue
         metadata = doc.get("metadata") if isinstance(doc.get("metadata"), dict) else {}
         display = resources.builtin_display_path(path) if builtin else _repo_relative(path)
-        pack = PackInfo(str(metadata.get("name", "")), str(metadata.get("version", "")), file, display,
-                        hashlib.sha256(raw).hexdigest(), builtin)
+        digest = hashlib.sha256(raw).hexdigest()
+        origin = (origins or {}).get(str(Path(file).resolve()))
+        if origin is not None:
+            if origin.get("sha256") != digest:
+                problems.append(Problem(file, f"sha256 {digest} differs from the {origin.get('sha256')} its origin "
+                                              "records (--rules-origin): not the pack the scan used"))
+                continue
+            builtin, display = bool(origin.get("builtin")), str(origin.get("display_path"))
+            file = str(origin.get("path") or display)
+        pack = PackInfo(str(metadata.get("name", "")), str(metadata.get("version", "")), file, display, digest, builtin)
         for index, spec in enumerate(doc["rules"]):
             if index in malformed:
                 continue

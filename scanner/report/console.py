@@ -210,3 +210,40 @@ def print_demo_close(report: ScanReport, console: Console, output_dir: str) -> N
                  "certscan rules show ACM-003",
                  "certscan scan --aws --profile YOUR_PROFILE --regions all     # your own account"):
         console.print(f"  {line}", soft_wrap=True)
+
+
+VERDICT_COLUMNS = [Column("control"), Column("verdict", identifier=False), Column("pass", justify="right"),
+                   Column("fail", justify="right"), Column("waived", justify="right"),
+                   Column("error", justify="right"), Column("rules (basis)", identifier=False)]
+FAILING_SHOWN = 3  # failing resources named per control on the console; --json lists all
+VERDICT_STYLE = {"not satisfied": "bold red", "inconclusive": "yellow", "satisfied with exceptions": "cyan",
+                 "satisfied": "green", "not assessed": "dim"}
+
+
+def print_control_verdicts(verdicts, catalogs, console: Console) -> None:
+    """One table per framework: each control's verdict, counts and rules (with basis), then
+    its first failing resources (or what it could not read)."""
+    from scanner.evaluate.controls import verdict_totals
+    totals = verdict_totals(verdicts)
+    for framework in sorted(totals):
+        catalog = catalogs.get(framework)
+        name = f"{catalog.name} {catalog.version}" if catalog else framework
+        summary = ", ".join(f"{n} {verdict}" for verdict, n in totals[framework].items() if n)
+        rows, notes = [], []
+        for v in (v for v in verdicts if v.framework == framework):
+            style = VERDICT_STYLE.get(v.verdict, "")
+            rows.append([c(v.control), f"[{style}]{v.verdict}[/]" if style else v.verdict,
+                         *(str(v.counts[s]) for s in ("pass", "fail", "waived", "error")),
+                         c(", ".join(f"{m['rule']} {m['basis']}" for m in v.rules))])
+            if v.failing_resources:
+                more = len(v.failing_resources) - FAILING_SHOWN
+                notes.append(f"{c(v.control)}: {len(v.failing_resources)} failing resource(s)"
+                             + (f", the first {FAILING_SHOWN} (--json lists all)" if more > 0 else ""))
+                notes += [f"  {c(r)}" for r in v.failing_resources[:FAILING_SHOWN]]
+            if v.verdict == "inconclusive":
+                notes.append(f"{c(v.control)}: inconclusive, could not judge or read:")
+                notes += [f"  {c(r)}" for r in [*v.undecided_resources, *v.unread][:FAILING_SHOWN]]
+        print_records(console, f"{c(name)} ({c(framework)}): {summary}", VERDICT_COLUMNS, rows)
+        for note in notes:
+            console.print(f"  {note}")
+        console.print()

@@ -1,6 +1,7 @@
 """The rule -> control matrix: one row per (framework, control) with its title, the rules
-mapped to it and the basis of each mapping, and the pass/fail/waived counts. Written as
-controls.csv in the evidence bundle and shown by `certscan controls`.
+mapped to it and the basis of each mapping, and the pass/fail/waived counts, shown by
+`certscan controls`; and controls.csv in the evidence bundle: the same with each control's
+verdict (scanner.packs.frameworks.control_verdicts) and its failing resources.
 
 Control titles travel with the rules (resolved from the catalogs when the packs loaded), so
 nothing here reads a catalog. A ScanReport carries the rules as dicts (they may come from a
@@ -15,10 +16,13 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from scanner.evaluate.controls import ControlVerdict, control_verdicts
 from scanner.report import ScanReport
+from scanner.report.escape import csv_cell
 from scanner.rules.model import ControlRef
 
-COLUMNS = ("framework", "control", "title", "basis", "rules", "pass", "fail", "waived", "error", "not_applicable")
+COLUMNS = ("framework", "control", "title", "verdict", "basis", "rules", "pass", "fail", "waived", "error",
+           "not_applicable", "failing_resources")
 
 
 @dataclass(frozen=True)
@@ -66,12 +70,22 @@ def report_matrix_rows(report: ScanReport) -> list[dict[str, Any]]:
     return matrix_rows(rule_mappings(report), report.results)
 
 
+def report_verdicts(report: ScanReport, frameworks: list[str] | None = None) -> list[ControlVerdict]:
+    """The verdict of every control the report's rules map to (only `frameworks`, if given,
+    else the report's own selection, else all)."""
+    return control_verdicts(report.rules, report.results, report.coverage, report.errors, None,
+                            frameworks or report.frameworks or None)
+
+
 def render_csv(report: ScanReport) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS)
-    for row in report_matrix_rows(report):
-        writer.writerow([row["framework"], row["control"], row["title"], "; ".join(row["bases"]),
-                         " ".join(sorted(set(row["rules"]))), row["pass"], row["fail"], row["waived"],
-                         row["error"], row["not_applicable"]])
+    # every framework: the evidence keeps the whole matrix, whatever the reports show
+    for v in control_verdicts(report.rules, report.results, report.coverage, report.errors):
+        bases = "; ".join(f"{m['rule']}:{m['basis']}" + (f" ({m['source']})" if m["source"] else "") for m in v.rules)
+        writer.writerow([csv_cell(x) for x in (
+            v.framework, v.control, v.title, v.verdict, bases, " ".join(sorted({m["rule"] for m in v.rules})),
+            v.counts["pass"], v.counts["fail"], v.counts["waived"], v.counts["error"], v.counts["not_applicable"],
+            " ".join(v.failing_resources))])
     return buffer.getvalue()

@@ -17,7 +17,10 @@ from datetime import datetime
 from typing import Any
 
 from scanner.model import BUCKETS, SEVERITIES, SEVERITY_RANK, SUPERSEDED, CoverageGap, Result, parse_time
+from scanner.evaluate.controls import ControlVerdict, verdict_totals
 from scanner.report import ScanReport
+from scanner.report.control_matrix import report_verdicts
+from scanner.report.scope import build_scope
 
 NO_OWNER = "(no owner tag)"
 RISK_LEVELS = {"critical": "CRITICAL", "high": "HIGH", "medium": "MEDIUM", "low": "LOW", "info": "NONE"}
@@ -149,6 +152,10 @@ class Digest:
     @property
     def expired_waivers(self) -> list[dict[str, Any]]:
         return [w for w in self.waivers if w.get("state") == "expired"]
+    controls: list[ControlVerdict] = field(default_factory=list)  # the report's frameworks only
+    control_totals: dict[str, dict[str, int]] = field(default_factory=dict)  # framework -> verdict -> n
+    frameworks: dict[str, str] = field(default_factory=dict)  # framework id -> "name version"
+    scope: dict[str, Any] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -296,6 +303,7 @@ def build_digest(report: ScanReport, days: int = 30, generated: datetime | None 
                                      r.rule_id, r.resource_id))
     as_of = report.as_of if isinstance(report.as_of, datetime) else parse_time(report.as_of)
     coverage_gaps = report.gaps()
+    controls = report_verdicts(report)
     return Digest(
         scan_id=report.scan_id, as_of=as_of, generated_at=generated_at(report, generated), tool_version=report.tool_version,
         days=days, certificates=report.summary.get("certificates", len(contexts)),
@@ -308,4 +316,6 @@ def build_digest(report: ScanReport, days: int = 30, generated: datetime | None 
         gate=dict(report.gate), evaluations=len(report.results), units=len(report.coverage),
         bucket_counts=bucket_counts, failing_certificates=failing_certificates(report.results),
         coverage_gaps=coverage_gaps,
+        controls=controls, control_totals=verdict_totals(controls), frameworks=dict(report.framework_names),
+        scope=build_scope(report),
     )

@@ -31,6 +31,7 @@ class ReportOptions:
     mode: str = "executive"
     days: int = 30
     generated_at: datetime | None = None  # when the report is produced; None: the scan's end
+    frameworks: tuple[str, ...] = ()  # whose controls the reports show; () = the report's own choice (all)
 
 
 @dataclass(frozen=True)

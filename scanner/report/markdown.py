@@ -54,6 +54,8 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
         ("Tool version", d.tool_version), ("Certificates", d.certificates),
         ("Results", ", ".join(f"{k} {v}" for k, v in sorted(d.status_counts.items())) or "none"),
     ])
+    lines += _scope_section(d.scope, limit)
+    lines += _verdict_summary(d)
     if report.baseline is not None:  # with a baseline or history, what changed comes first
         lines += [""] + since_markdown(report.baseline, limit)
     lines += ["", f"## Risk level: {d.risk_level}", ""]
@@ -122,14 +124,86 @@ def render(report: ScanReport, mode: str = "executive", days: int = 30, digest: 
 
     if d.waivers:
         lines += ["", "## Waivers", ""]
-        lines += table(["Waiver", "Rule", "Resource", "State", "Expires", "Approved by", "Matched"],
+        lines += table(["Waiver", "Rule", "Resource", "State", "Expires", "Approved by", "Justification", "Matched"],
                        [(w.get("id"), w.get("rule"), w.get("resource"), w.get("state"), w.get("expires"),
-                         w.get("approved_by"), w.get("matched")) for w in d.waivers])
+                         w.get("approved_by"), w.get("justification"), w.get("matched")) for w in d.waivers])
+
+    lines += _controls_section(d, limit)
 
     if mode == "technical":
         lines += ["", "## Findings", ""]
         lines += _technical_findings(report, d)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def _listed(items: list, limit: int | None, what: str) -> str:
+    """A list in one cell: all of it, or past the limit its count and the first few."""
+    if not items:
+        return "none"
+    if limit is None or len(items) <= limit:
+        return ", ".join(map(str, items))
+    return f"{len(items)} {what}: " + ", ".join(map(str, items[:3])) + f" (+{len(items) - 3} more; the technical report and the evidence manifest list all)"
+
+
+def _scope_section(scope: dict, limit: int | None) -> list[str]:
+    accounts = scope.get("aws_accounts") or []
+    principals = sorted({a["identity"] for a in accounts if a.get("identity")})
+    azure = [f"tenant {i.get('tenant_id')} object {i.get('object_id')}" for i in scope.get("identities") or []
+             if i.get("source") == "azure"]
+    overridden = [f"{p['rule']}.{p['name']}={p['value']}" for p in scope.get("parameters") or [] if p["overridden"]]
+    rows = [
+        ("As of", scope.get("as_of")),
+        ("Sources", f"{', '.join(scope.get('sources') or []) or 'none'} ({scope.get('units', 0)} units)"),
+        ("AWS Organization", ", ".join(scope.get("aws_organizations") or []) or "-"),
+        ("AWS accounts", _listed([a["account"] for a in accounts], limit, "accounts")),
+        ("Regions", _listed(scope.get("regions") or [], limit, "regions")),
+        ("AWS identities", _listed(principals, limit, "principals")),
+        ("Azure subscriptions", _listed(scope.get("azure_subscriptions") or [], limit, "subscriptions")),
+        ("Azure identities", _listed(azure, limit, "identities")),
+        ("Key Vaults", _listed(scope.get("vaults") or [], limit, "vaults")),
+        ("Paths", _listed(scope.get("paths") or [], limit, "paths")),
+        ("Endpoints", _listed(scope.get("endpoints") or [], limit, "endpoints")),
+        ("Rule packs", ", ".join(f"{p['name']} {p['version']} (sha256 {str(p['sha256'])[:12]}…)"
+                                 for p in scope.get("rule_packs") or []) or "none"),
+        ("Parameters", ", ".join(overridden) or "the rules' defaults"),
+        ("Frameworks", scope.get("frameworks") if isinstance(scope.get("frameworks"), str)
+         else ", ".join(scope.get("frameworks") or [])),
+        ("Coverage gaps", f"{len(scope.get('gaps') or [])}" + (" (see Coverage gaps)" if scope.get("gaps") else "")),
+    ]
+    return ["", "## Scope", "", *table(["", ""], rows)]
+
+
+def _framework_title(d: Digest, framework: str) -> str:
+    return f"{d.frameworks.get(framework, framework)} ({framework})"
+
+
+def _verdict_summary(d: Digest) -> list[str]:
+    if not d.control_totals:
+        return []
+    verdicts = list(next(iter(d.control_totals.values())))
+    lines = ["", "## Verdict per framework", ""]
+    lines += table(["Framework", "Controls", *verdicts],
+                   [(_framework_title(d, fw), sum(totals.values()), *(totals[v] for v in verdicts))
+                    for fw, totals in sorted(d.control_totals.items())])
+    return lines
+
+
+def _controls_section(d: Digest, limit: int | None) -> list[str]:
+    lines = ["", "## Controls", "",
+             "A control is *satisfied* when its rules judged at least one resource and none failed; *not "
+             "satisfied* on any unwaived fail; *satisfied with exceptions* when every fail is waived; "
+             "*inconclusive* when a rule could not decide or a unit it reads was not read; *not assessed* "
+             "when no mapped rule judged a resource."]
+    for framework in sorted(d.control_totals):
+        totals = ", ".join(f"{n} {v}" for v, n in d.control_totals[framework].items() if n)
+        lines += ["", f"### {md(_framework_title(d, framework))}: {md(totals)}", ""]
+        lines += table(["Control", "Title", "Verdict", "Pass", "Fail", "Waived", "Error", "Rules (basis)",
+                        "Failing resources"],
+                       [(v.control, v.title, v.verdict, v.counts["pass"], v.counts["fail"], v.counts["waived"],
+                         v.counts["error"], ", ".join(f"{m['rule']} {m['basis']}" for m in v.rules),
+                         _short_list(v.failing_resources, limit) or "-")
+                        for v in d.controls if v.framework == framework])
+    return lines
 
 
 def _short_list(items: list[str], limit: int | None) -> str:

@@ -283,6 +283,31 @@ def load(routes_file: str, dry_run: bool = False, environ: Any = None) -> Routes
     return load_routes(routes_file, os.environ if environ is None else environ, allow_missing=dry_run)
 
 
+def new_or_worse(report: ScanReport) -> Callable[[Result], bool] | None:
+    """With a baseline (scan --baseline, notify --baseline/--history), only the failures new
+    or worse than in it are sent: the owners heard of the others last time. None: no baseline."""
+    comparison = report.baseline
+    if comparison is None:
+        return None
+    sendable = {c.fingerprint for c in comparison.changes if c.counts_against_baseline}
+    return lambda result: result.fingerprint in sendable
+
+
+def notify_results(results_file: str, routes: Routes, dry_run: bool = False, baseline: str | None = None,
+                   history: str | None = None, digest: bool = False) -> NotifyOutcome:
+    """certscan notify: a saved results file, against a baseline (a results file or bundle, or
+    the previous scan in --history) when one is given."""
+    from scanner.report.results_json import read as read_results
+    from scanner.usecases.diff import load_baseline, with_baseline
+
+    report = read_results(results_file)
+    if baseline is None and history:
+        baseline = "history"  # --history alone: what changed since the previous recorded scan
+    if baseline is not None:
+        report = with_baseline(report, load_baseline(baseline, history, report.as_of), results_file)
+    return notify(report, routes, dry_run=dry_run, only=None if digest else new_or_worse(report))
+
+
 def notify(report: ScanReport, routes: Routes, dry_run: bool = False,
            only: Callable[[Result], bool] | None = None, send: Sender = apprise_sender) -> NotifyOutcome:
     messages = plan(report, routes, only)
@@ -309,11 +334,13 @@ def check_pushgateway(url: str) -> str:
     return prometheus.check_gateway(url)
 
 
-def after_scan(report: ScanReport, routes: Routes | None, pushgateway: str | None) -> ScanDelivery:
-    """Called once the scan's outputs are written, so a delivery failure never loses them."""
+def after_scan(report: ScanReport, routes: Routes | None, pushgateway: str | None,
+               digest: bool = False) -> ScanDelivery:
+    """Called once the scan's outputs are written, so a delivery failure never loses them.
+    Against a baseline only new and worsened findings are sent, unless ``digest``."""
     delivery = ScanDelivery(pushgateway=pushgateway)
     if routes is not None:
-        delivery.outcome = notify(report, routes)
+        delivery.outcome = notify(report, routes, only=None if digest else new_or_worse(report))
     if pushgateway:
         from scanner.report import prometheus
         delivery.push_error = prometheus.push(report, pushgateway)

@@ -12,8 +12,11 @@ from scanner.inputs.config import load_config, params_as_pairs, pick
 from scanner.packs import selection
 from scanner.packs.waivers import read_waivers
 from scanner.inputs.problems import InputError, Problem
-from scanner.model import Waiver, format_time
-from scanner.packs.frameworks import Framework, load_catalogs
+from scanner.model import Waiver
+from scanner.model import format_time
+from scanner.evaluate.controls import ControlVerdict, verdict_totals
+from scanner.evaluate.controls import control_verdicts as judge_controls
+from scanner.packs.frameworks import Framework, check_frameworks, load_catalogs
 from scanner.packs.loader import load_rules, parse_param_overrides
 from scanner.report.control_matrix import matrix_rows
 from scanner.report.results_json import read as read_results
@@ -75,11 +78,32 @@ def find_rule(rules: list[Rule], rule_id: str) -> Rule:
     return rule
 
 
-def control_matrix(rule_paths: list[str], params: list[str], framework: str | None, results_file: str | None) -> list[dict[str, Any]]:
+def control_matrix(rule_paths: list[str], params: list[str], frameworks: list[str] | None,
+                   results_file: str | None) -> list[dict[str, Any]]:
     """One row per (framework, control) with its rules and, given a results file, counts."""
     catalogs: dict[str, Framework] = load_catalogs()
-    if framework and framework not in catalogs:
-        raise InputError(Problem("--framework", f"unknown framework {framework!r}; known: {', '.join(sorted(catalogs))}"))
+    wanted = check_frameworks(frameworks, catalogs)
     rules = load_policy(rule_paths, params)
     rows = matrix_rows(rules, read_results(results_file).results if results_file else None)
-    return [row for row in rows if row["framework"] == framework] if framework else rows
+    return [row for row in rows if row["framework"] in wanted] if wanted else rows
+
+
+@dataclass(frozen=True)
+class JudgedControls:
+    scan_id: str
+    as_of: str
+    verdicts: list[ControlVerdict]
+    catalogs: dict[str, Framework]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"scan_id": self.scan_id, "as_of": self.as_of, "totals": verdict_totals(self.verdicts),
+                "controls": [v.to_dict() for v in self.verdicts]}
+
+
+def control_verdicts(results_file: str, frameworks: list[str] | None) -> JudgedControls:
+    """A verdict per control of the saved scan, for the frameworks asked for (else all)."""
+    catalogs = load_catalogs()
+    wanted = check_frameworks(frameworks, catalogs)
+    saved = read_results(results_file)
+    verdicts = judge_controls(saved.rules, saved.results, saved.coverage, saved.errors, catalogs, wanted)
+    return JudgedControls(saved.scan_id, format_time(saved.as_of), verdicts, catalogs)

@@ -17,6 +17,7 @@ from scanner.inputs.problems import InputError, Problem
 from scanner.report import ScanReport, findings
 from scanner.report import formats as output_formats
 from scanner.report.formats import ReportOptions
+from scanner.packs.frameworks import framework_names
 from scanner.report.results_json import read as read_results
 from scanner.usecases import clock
 from scanner.usecases.diff import load_baseline, with_baseline
@@ -57,6 +58,8 @@ def report_from_results(results_file: str, sources: SourceOptions, output_dir: P
     report = read_results(results_file)
     if baseline:
         report = with_baseline(report, load_baseline(baseline, history, report.as_of), results_file)
+    report.framework_names = framework_names()
+    report.frameworks = list(options.frameworks)
     # a saved scan has no end time of this run: the report says when it was produced
     options = replace(options, generated_at=options.generated_at or clock.now())
     return ReportRun(report, write_human_reports(report, output_dir, options), EXIT_OK)

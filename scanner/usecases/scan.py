@@ -19,6 +19,8 @@ from scanner.model import Inventory
 from scanner.timings import phase
 from scanner.report import ScanReport, formats as output_formats
 from scanner.packs.loader import load_rules, parse_param_overrides
+from scanner.evidence.replay import pack_origins
+from scanner.packs.frameworks import framework_names
 from scanner.packs.waivers import load_waivers, waivers_sha256
 from scanner.evaluate.waivers import unmatched_waivers
 from scanner.inputs.problems import InputError
@@ -30,6 +32,7 @@ from scanner.usecases.history import EXIT_HISTORY, RecordOutcome, record_scan
 @dataclass
 class ScanSettings:
     rules: list[str] = field(default_factory=list)
+    rules_origin: str | None = None  # an evidence manifest naming the packs as the original scan did
     params: list[str] = field(default_factory=list)
     waivers: str | None = None
     as_of: datetime | None = None
@@ -43,6 +46,7 @@ class ScanSettings:
     sarif_anchor: str | None = None  # SARIF locations of shipped rules (see report.sarif)
     baseline: str | None = None  # results file, evidence bundle, or "history" (the previous recorded scan)
     history: str | None = None  # SQLite file or postgresql:// URL the scan is recorded into
+    frameworks: list[str] = field(default_factory=list)  # shown in the human reports; [] = all
 
 @dataclass
 class ScanRun:
@@ -112,7 +116,8 @@ def run_scan(sources: SourceOptions, settings: ScanSettings,
     ``report_fields`` are further ScanReport fields (its ``events``)."""
     started = now()
     formats = check_formats(settings.formats)
-    loaded = load_rules(settings.rules or None, parse_param_overrides(settings.params))
+    origins = pack_origins(settings.rules_origin) if settings.rules_origin else None
+    loaded = load_rules(settings.rules or None, parse_param_overrides(settings.params), origins=origins)
     waivers_digest = waivers_sha256(settings.waivers) if settings.waivers else None  # before parsing
     waivers = load_waivers(settings.waivers) if settings.waivers else []
     unmatched = unmatched_waivers(waivers, [rule.id for rule in loaded])  # against every loaded rule, not the selection
@@ -136,7 +141,9 @@ def run_scan(sources: SourceOptions, settings: ScanSettings,
                               finished_at=now(), waivers_file=settings.waivers, waivers_sha256=waivers_digest,
                               sources=inventory.metadata.get("sources", {}), sign_key=settings.sign_key,
                               rule_selection=settings.selection.to_dict() if settings.selection else None,
-                              sarif_anchor=settings.sarif_anchor, **baseline_fields(comparison), **report_fields)
+                              sarif_anchor=settings.sarif_anchor, **baseline_fields(comparison),
+                              frameworks=list(settings.frameworks), allow_partial=settings.allow_partial,
+                              framework_names=framework_names(), **report_fields)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = output_formats.write_reports(report, formats, settings.output_dir)

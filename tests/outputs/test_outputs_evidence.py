@@ -8,6 +8,8 @@ import hashlib
 import io
 import json
 import shutil
+import subprocess
+import sys
 import struct
 import zipfile
 from pathlib import Path
@@ -25,6 +27,7 @@ from tests.outputs.outputs_support import (AS_OF, INVENTORY, PACK, WAIVERS, in_r
 from tests.results_support import load_results
 
 BUNDLE = "certscan-evidence.zip"
+CERTSCAN = str(Path(sys.executable).with_name("certscan"))
 
 
 def entries(path: Path) -> dict[str, bytes]:
@@ -133,25 +136,32 @@ def test_archive_is_deterministic(full_scan):
 
 # --- verification and tampering ------------------------------------------------------------
 
-def test_unsigned_bundle_verifies(full_scan, capsys):
+def test_unsigned_bundle_is_not_verified_unless_integrity_only(full_scan, capsys):
     code, output = verify(capsys, full_scan.dir / BUNDLE)
+    assert code == 1 and "not signed" in output and "--integrity-only" in output
+    code, output = verify(capsys, full_scan.dir / BUNDLE, "--integrity-only")
     assert code == 0, output
-    assert "unsigned" in output
+    assert "INTEGRITY ONLY" in output and "signer unproven" in output and "not signed" in output
 
 
 def test_signed_bundle_verifies_with_its_public_key(signed_scan, keypair, capsys):
     bundle = signed_scan.dir / BUNDLE
     assert "manifest.sig" in entries(bundle)
     code, output = verify(capsys, bundle, "--public-key", str(keypair.public_path))
-    assert code == 0, output
-    code, output = verify(capsys, bundle)  # the key named in the manifest: integrity, not identity
-    assert code == 0 and "pass --public-key" in output
+    assert code == 0 and "VERIFIED" in output and "signed by the --public-key" in output, output
+    # the key named in the manifest proves integrity, not identity: not verified by default
+    code, output = verify(capsys, bundle)
+    assert code == 1 and "signed only by the key in its own manifest" in output and "--public-key" in output
+    code, output = verify(capsys, bundle, "--integrity-only")
+    assert code == 0 and "signer unproven" in output and "signed only by the key in its own manifest" in output
+    assert verify(capsys, bundle, "--integrity-only", "--public-key", str(keypair.public_path))[0] == 2
 
 
 def test_verify_json_output_for_tools(signed_scan, keypair, capsys):
     code, output = verify(capsys, signed_scan.dir / BUNDLE, "--public-key", str(keypair.public_path), "--json")
     document = json.loads(output)
     assert code == 0 and document["ok"] is True and document["signature_valid"] is True
+    assert document["signer_proven"] is True and document["form"] == "zip"
     assert document["files_checked"] == len(manifest_of(signed_scan.dir / BUNDLE)["files"])
 
 
@@ -183,7 +193,7 @@ def test_every_member_is_held_to_its_sha256(full_scan, tmp_path, capsys):
         code, output = verify(capsys, rewrite(src, tmp_path / f"{name.replace('/', '_')}.zip", replace={name: changed}))
         assert code == 1, name
         assert f"{name}: sha256" in output, (name, output)
-    code, output = verify(capsys, rewrite(src, tmp_path / "same.zip"))
+    code, output = verify(capsys, rewrite(src, tmp_path / "same.zip"), "--integrity-only")  # unsigned
     assert code == 0 and "sha256" not in output, output
 
 
@@ -314,27 +324,49 @@ def test_bad_sign_key_is_exit_2_before_scanning(case, tmp_path, keypair, capsys)
 
 # --- replay --------------------------------------------------------------------------------
 
-def test_a_bundle_replays_to_the_same_results(tmp_path):
+@pytest.mark.parametrize("gate", [("--fail-on", "medium"), ("--fail-on", "none", "--param", "TAG-001.keys=[team]")])
+def test_a_bundle_replays_to_the_same_results_byte_for_byte(tmp_path, gate):
+    """The manifest's replay, run verbatim by the installed certscan inside the extracted
+    bundle, far from the repository, writes results.json again, byte for byte, gate included."""
     out = tmp_path / "original"
-    assert run_in_repo(scan_argv(out, "--param", "ACM-003.days=45", formats="json,evidence")) in (0, 1)
+    with in_repo():
+        original = subprocess.run([CERTSCAN, *scan_argv(out, "--param", "ACM-003.days=45", *gate,
+                                                        formats="json,evidence"), "-q"],
+                                  capture_output=True, text=True, timeout=180)
+    assert original.returncode in (0, 1), original.stderr
     extracted = tmp_path / "bundle"
     with zipfile.ZipFile(out / BUNDLE) as archive:
         archive.extractall(extracted)
     manifest = json.loads((extracted / "manifest.json").read_text())
     replay = manifest["replay"]
-    assert replay[:2] == ["certscan", "scan"]
-    assert "--param" in replay and 'ACM-003.days=45' in replay
+    assert replay[:2] == ["certscan", "scan"] and 'ACM-003.days=45' in replay
     assert replay[replay.index("--as-of") + 1] == manifest["as_of"]
-    # Run it where an auditor would: inside the extracted bundle, far from the repository.
-    replayed = tmp_path / "replayed"
+    assert replay[replay.index("--fail-on") + 1] == gate[1] and "--allow-partial" in replay
+    assert "--waivers" in replay and "--rules-origin" in replay
+    assert "Replay" in (extracted / "README.txt").read_text() and " ".join(replay[1:4]) in (
+        extracted / "README.txt").read_text()
+    again = subprocess.run([CERTSCAN, *replay[1:], "-q"], cwd=extracted, capture_output=True, text=True, timeout=180)
+    assert again.returncode == original.returncode, again.stderr
+    replayed = (extracted / replay[replay.index("--output-dir") + 1] / "certscan-results.json").resolve()
+    assert replayed.read_bytes() == (extracted / "results.json").read_bytes() == (
+        out / "certscan-results.json").read_bytes()
+    # the replay writes beside the bundle, so the folder itself still verifies
+    assert run(["evidence", "verify", str(extracted), "--integrity-only"]) == 0
+
+
+def test_replay_refuses_a_pack_that_is_not_the_one_used(tmp_path, capsys):
+    out = tmp_path / "original"
+    assert run_in_repo(scan_argv(out, formats="json,evidence")) in (0, 1)
+    extracted = tmp_path / "bundle"
+    with zipfile.ZipFile(out / BUNDLE) as archive:
+        archive.extractall(extracted)
+    replay = json.loads((extracted / "manifest.json").read_text())["replay"]
+    pack = extracted / replay[replay.index("--rules") + 1]
+    pack.write_text(pack.read_text() + "\n# edited\n")
+    capsys.readouterr()
     with contextlib.chdir(extracted):
-        run(replay[1:] + ["--output-dir", str(replayed), "--allow-partial"])
-    original = load_results(out / "certscan-results.json")
-    again = load_results(replayed / "certscan-results.json")
-    assert again["results"] == original["results"]
-    assert again["scan_id"] == original["scan_id"]
-    assert json.dumps(again["results"], sort_keys=True) == json.dumps(
-        load_results(extracted / "results.json")["results"], sort_keys=True)
+        code = run(replay[1:])
+    assert code == 2 and "not the pack the scan used" in capsys.readouterr().err
 
 
 def test_bundle_copied_elsewhere_still_verifies(full_scan, tmp_path, capsys):
@@ -342,7 +374,7 @@ def test_bundle_copied_elsewhere_still_verifies(full_scan, tmp_path, capsys):
     copy.parent.mkdir()
     shutil.copy(full_scan.dir / BUNDLE, copy)
     with contextlib.chdir(copy.parent):  # nothing of the scan's folder or the repository is at hand
-        code, _ = verify(capsys, copy.name)
+        code, _ = verify(capsys, copy.name, "--integrity-only")
     assert code == 0
 
 
