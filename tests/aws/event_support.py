@@ -5,9 +5,14 @@ per detail type) pointed at a real certificate, and the SQS / SNS deliveries tha
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import boto3
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: notify_support
+from notify_support import serve_webhooks  # noqa: E402
 
 EVENTS = Path(__file__).resolve().parents[1] / "fixtures" / "events"
 FIXTURES = {
@@ -72,3 +77,13 @@ def dns_certificate(name: str, zone_id: str, *, owner: str = "web-team", cname: 
 
 def zone(name: str = "corp.example") -> str:
     return boto3.client("route53").create_hosted_zone(Name=name, CallerReference=name)["HostedZone"]["Id"]
+
+
+@pytest.fixture
+def webhooks():
+    """A loopback webhook server (notify_support's), stopped after the test."""
+    server, thread, hooks = serve_webhooks()
+    yield hooks
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)

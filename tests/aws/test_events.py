@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import boto3
 import pytest
 
-from event_support import DOCUMENTED_ARN, FIXTURES, dns_certificate, event_for, in_sqs, wrappings, zone
+from event_support import DOCUMENTED_ARN, FIXTURES, dns_certificate, event_for, in_sqs, webhooks, wrappings, zone  # noqa: F401
 from scanner.inputs.acm_event import read_text
 from scanner.inputs.problems import InputError
 from scanner.report import results_json
@@ -127,19 +127,6 @@ def test_certificate_of_another_account_is_read_through_the_role(moto, tmp_path)
     assert run.report.inventory.certificates[0].account == member
 
 
-@pytest.fixture
-def webhooks():
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from notify_support import serve_webhooks
-    server, thread, hooks = serve_webhooks()
-    yield hooks
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=10)
-
-
 def test_renewal_action_required_with_deleted_cname_fails_dns001_and_tells_the_owner(moto_server, webhooks, tmp_path):
     """End to end as a user runs it: the installed command, moto_server, a loopback webhook."""
     from notify_support import certscan
@@ -187,9 +174,6 @@ def test_renewal_action_required_with_deleted_cname_fails_dns001_and_tells_the_o
 
 
 def test_bad_event_file_is_exit_2_with_its_path(tmp_path):
-    import sys
-    from pathlib import Path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     from notify_support import certscan
     event = event_for("ACM Certificate Expired", SOME_ARN)
     event["detail-type"] = "ACM Certificate \x1b[31mExploded"
