@@ -124,6 +124,7 @@ def run_scan(sources: SourceOptions, settings: ScanSettings,
     if unmatched:
         raise InputError(unmatched)
     rules = select_rules(loaded, settings.selection)
+    sources.rule_ids = frozenset(rule.id for rule in rules)
     as_of = settings.as_of or started
     baseline = load_baseline(settings.baseline, settings.history, as_of)  # bad input before collecting
     with phase("load inventory" if sources.inventory else "collect"):
