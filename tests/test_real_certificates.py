@@ -9,7 +9,7 @@ import os
 import subprocess
 import sys
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import certifi
@@ -20,10 +20,10 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 
 from scanner.collect.x509facts import is_self_signed, signature_hash
 from scanner.model import Certificate
-from scanner.rules.engine import evaluate
 from scanner.packs.loader import load_rules, parse_param_overrides
 from sources_support import NOW, make_cert, resigned, tls_servers  # noqa: F401
 from tests.conftest import REPO
+from tests.test_shipped_rules import AS_OF, result_of, rules  # noqa: F401 - rules is a fixture
 from tests.results_support import load_results
 
 # resigned() uses pyOpenSSL's deprecated X509.sign: cryptography refuses to sign with SHA-1 or MD5
@@ -205,18 +205,6 @@ def test_endpoint_whose_intermediate_expires_in_5_days_fails_chain_001(tmp_path,
 
 
 # --- CHAIN-001 and VALIDITY-001 on records, at their boundaries -------------------------------
-
-AS_OF = datetime(2026, 6, 1, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def rules():
-    return load_rules()
-
-
-def result_of(rules, rule_id, cert):
-    found = [r for r in evaluate([cert], rules, AS_OF) if r.rule_id == rule_id]
-    return found[0] if found else None
 
 
 def endpoint(**kw) -> Certificate:

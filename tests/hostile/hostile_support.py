@@ -85,3 +85,19 @@ def make_pem(common_name: str, *, not_before: datetime | None = None, not_after:
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
             .sign(_KEY, hashes.SHA256()))
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+# A one-rule pack whose condition each test supplies.
+PACK_HEAD = """apiVersion: certscan/v1
+kind: RulePack
+metadata: {name: hostile, version: 1.0.0}
+rules:
+  - id: HOSTILE-001
+    title: hostile
+    severity: high
+    resource: "*"
+"""
+
+
+def pack(body: str) -> str:
+    return PACK_HEAD + body + '    message: "{domain}"\n'

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from hostile_support import MEMORY_CAP, certscan, check_outputs, make_pem
+from hostile_support import MEMORY_CAP, certscan, check_outputs, make_pem, pack
 
 from scanner.report.atomic import dumps_json
 from scanner.inputs.yamlfile import MAX_YAML_BYTES
@@ -21,21 +21,6 @@ ALIAS_BOMB_LIST = ("[&a [lol,lol,lol,lol,lol,lol,lol,lol,lol], &b [*a,*a,*a,*a,*
                    "&e [*d,*d,*d,*d,*d,*d,*d,*d,*d], &f [*e,*e,*e,*e,*e,*e,*e,*e,*e], "
                    "&g [*f,*f,*f,*f,*f,*f,*f,*f,*f], &h [*g,*g,*g,*g,*g,*g,*g,*g,*g], "
                    "[*h,*h,*h,*h,*h,*h,*h,*h,*h]]")
-
-PACK_HEAD = """apiVersion: certscan/v1
-kind: RulePack
-metadata: {name: hostile, version: 1.0.0}
-rules:
-  - id: HOSTILE-001
-    title: hostile
-    severity: high
-    resource: "*"
-"""
-
-
-def pack(body: str) -> str:
-    return PACK_HEAD + body + '    message: "{domain}"\n'
-
 
 @pytest.fixture
 def scan_dir(tmp_path):

@@ -13,24 +13,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from hostile_support import certscan, check_outputs, make_pem
+from hostile_support import certscan, check_outputs, make_pem, pack
 
 from scanner.collect.files import path_from_text, path_text
-
-PACK_HEAD = """apiVersion: certscan/v1
-kind: RulePack
-metadata: {name: hostile, version: 1.0.0}
-rules:
-  - id: HOSTILE-001
-    title: hostile
-    severity: high
-    resource: "*"
-"""
-
-
-def pack(body: str) -> str:
-    return PACK_HEAD + body + '    message: "{domain}"\n'
-
 
 @pytest.fixture
 def scan_dir(tmp_path):
