@@ -5,7 +5,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test bench samples clean mutation lock
+.PHONY: demo test bench samples clean mutation lock lambda-package
 
 $(STAMP): pyproject.toml requirements/action.lock
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,18 @@ mutation: $(STAMP)
 	rm -rf mutants
 	$(BIN)/mutmut run || true
 	$(BIN)/mutmut results
+
+# The Lambda function's code (deploy/certscan-events.yaml): certscan and its dependencies for
+# the python3.12 x86_64 runtime (manylinux wheels only), zipped reproducibly. Not run by `make test`.
+LAMBDA_DIR := build/lambda
+lambda-package: $(STAMP)
+	rm -rf $(LAMBDA_DIR) build/lambda-wheel && mkdir -p $(LAMBDA_DIR)
+	$(BIN)/pip wheel --quiet --no-deps --no-build-isolation -w build/lambda-wheel .
+	$(BIN)/pip install --quiet --no-compile --target $(LAMBDA_DIR) --platform manylinux2014_x86_64 \
+		--implementation cp --python-version 3.12 --only-binary=:all: \
+		"$$(ls build/lambda-wheel/certscan-*.whl)[aws,notify]"
+	$(BIN)/python deploy/lambda_zip.py $(LAMBDA_DIR) build/certscan-lambda.zip
+	@echo "build/certscan-lambda.zip: upload it, then deploy deploy/certscan-events.yaml"
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -18,6 +18,7 @@ from scanner.commands.notify import notify
 from scanner.commands.report_cmds import report, triage
 from scanner.commands.rules_cmds import controls, rules_app, validate
 from scanner.commands.scan import scan
+from scanner.commands.event_cmd import event
 from scanner.commands.summary import summary
 from scanner.evaluate.gate import EXIT_USAGE
 from scanner.inputs.problems import InputError
@@ -42,6 +43,7 @@ app.add_typer(rules_app, name="rules")
 app.command()(report)
 app.command()(triage)
 app.command()(notify)
+app.command()(event)
 app.add_typer(evidence_app, name="evidence")
 app.command()(inventory)
 app.command()(expiring)

@@ -256,6 +256,13 @@ class Certificate:
     # misc
     tags: dict[str, str] = field(default_factory=dict)
     ct_logging: str | None = None  # ENABLED | DISABLED
+    # monitoring (ACM, collected only when MON-001 / MON-002 are evaluated; None: not collected).
+    # expiry_events_days is the account x region's ACM setting (GetAccountConfiguration
+    # ExpiryEvents.DaysBeforeExpiry), carried on each certificate of that account x region.
+    expiry_events_days: int | None = None
+    # the highest threshold (days) of the certificate's CloudWatch DaysToExpiry alarms that
+    # fire below it with an action enabled; 0 when it has none
+    expiry_alarm_days: int | None = None
 
     @property
     def is_wildcard(self) -> bool:

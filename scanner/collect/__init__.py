@@ -107,11 +107,17 @@ class SourceOptions:
         self.quiet = quiet
         # Test seams: injected clients/transports/credentials per source (never from the CLI).
         self.seams: dict[str, Any] = seams if seams is not None else {}
+        # The ids of the rules the scan evaluates (None: unknown, collect everything), so a
+        # source skips calls only unselected rules need (--check / --skip-check).
+        self.rule_ids: frozenset[str] | None = None
         for name, option in option_fields().items():
             setattr(self, name, values[name] if name in values else option.initial())
 
     def __repr__(self) -> str:
         return f"SourceOptions({', '.join(f'{k}={v!r}' for k, v in vars(self).items() if k != 'seams')})"
+
+    def evaluates(self, rule_id: str) -> bool:
+        return self.rule_ids is None or rule_id in self.rule_ids
 
     @property
     def any_source(self) -> bool:

@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # the modules below need boto3: imported where used, so --aws
     from scanner.collect.aws_org import AwsEstate
 
 ACM, IAM = "aws.acm", "aws.iam"
+MON_EVENTS, MON_ALARMS = "MON-001", "MON-002"  # the rules that need ACM's monitoring facts
 
 
 class AcmCollector:
@@ -38,14 +39,18 @@ class AcmCollector:
         from scanner.collect import aws_acm
         from scanner.collect.aws_org import AccountUnreachable
         account, region = unit.payload
+        options = self.estate.options
         try:
             acm = self.estate.client(account, "acm", region)
             tagging = self.estate.client(account, "resourcegroupstaggingapi", region)
+            # MON-002's alarms are read only when it is evaluated (one call per in-use certificate)
+            cloudwatch = self.estate.client(account, "cloudwatch", region) if options.evaluates(MON_ALARMS) else None
         except AccountUnreachable as exc:
             return UnitResult(errors=[exc.error(source=self.source, region=region, unit=unit.key)],
                               coverage=[Coverage(unit=unit.key, source=self.source, service="acm", account=account,
                                                  region=region, count=0, complete=False)])
-        return aws_acm.collect_region(acm, tagging, account=account, region=region, unit=unit.key)
+        return aws_acm.collect_region(acm, tagging, account=account, region=region, unit=unit.key,
+                                      account_config=options.evaluates(MON_EVENTS), cloudwatch=cloudwatch)
 
     def finish(self, certificates: list[Certificate]) -> list[CollectionError]:
         return self.checker.check(certificates)

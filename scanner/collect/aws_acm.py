@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator
 
 from scanner.collect import UnitResult
-from scanner.collect.aws_errors import AWS_ERRORS, aws_error, expect, expect_items
+from scanner.collect.aws_errors import AWS_ERRORS, MalformedResponse, aws_error, expect, expect_items
 from scanner.model import Certificate, CollectionError, Coverage, ValidationRecord
 
 SOURCE = "aws.acm"
@@ -203,7 +203,8 @@ def bulk_tags(tagging: Any, arns: set[str]) -> dict[str, dict[str, str]]:
     return found
 
 
-def collect_region(acm: Any, tagging: Any, *, account: str, region: str, unit: str) -> UnitResult:
+def collect_region(acm: Any, tagging: Any, *, account: str, region: str, unit: str,
+                   account_config: bool = False, cloudwatch: Any = None) -> UnitResult:
     """Everything ACM holds in one account x region. Never raises for a provider error."""
     errors: list[CollectionError] = []
 
@@ -231,6 +232,10 @@ def collect_region(acm: Any, tagging: Any, *, account: str, region: str, unit: s
 
     if records:
         _attach_tags(records, acm, tagging, failed)
+        if account_config:
+            _attach_expiry_events(records, acm, failed)
+        if cloudwatch is not None:
+            _attach_expiry_alarms(records, cloudwatch, failed)
     return UnitResult(certificates=records, errors=errors,
                       coverage=[_coverage(unit, account, region, len(records), not errors)])
 
@@ -277,3 +282,59 @@ def _attach_tags(records: list[Certificate], acm: Any, tagging: Any, failed) -> 
 def _coverage(unit: str, account: str, region: str, count: int, complete: bool) -> Coverage:
     return Coverage(unit=unit, source=SOURCE, service="acm", account=account, region=region,
                     count=count, complete=complete)
+
+
+DEFAULT_DAYS_BEFORE_EXPIRY = 45  # ACM's documented default when the account never set it
+DAYS_TO_EXPIRY_ALARMS = ("LessThanThreshold", "LessThanOrEqualToThreshold")
+
+
+def _attach_expiry_events(records: list[Certificate], acm: Any, failed) -> None:
+    """MON-001: the account x region's ExpiryEvents.DaysBeforeExpiry (one call per unit),
+    carried on each of its certificates."""
+    try:
+        answer = acm.get_account_configuration()
+    except AWS_ERRORS as exc:
+        failed(exc)
+        return
+    days = (answer.get("ExpiryEvents") or {}).get("DaysBeforeExpiry", DEFAULT_DAYS_BEFORE_EXPIRY)
+    if not isinstance(days, int) or isinstance(days, bool):
+        failed(MalformedResponse("GetAccountConfiguration: ExpiryEvents.DaysBeforeExpiry is not a number"))
+        return
+    for record in records:
+        record.expiry_events_days = days
+
+
+def expiry_alarm_days(alarms: list[dict[str, Any]]) -> int:
+    """The highest threshold of the DaysToExpiry alarms that fire below it and have an
+    action enabled; 0 when there is none."""
+    best = 0
+    for alarm in alarms:
+        if alarm.get("ComparisonOperator") not in DAYS_TO_EXPIRY_ALARMS:
+            continue
+        if not alarm.get("ActionsEnabled") or not alarm.get("AlarmActions"):
+            continue
+        threshold = alarm.get("Threshold")
+        if isinstance(threshold, (int, float)) and not isinstance(threshold, bool) and threshold > best:
+            best = int(threshold)
+    return best
+
+
+def _attach_expiry_alarms(records: list[Certificate], cloudwatch: Any, failed) -> None:
+    """MON-002: DescribeAlarmsForMetric on AWS/CertificateManager DaysToExpiry for each
+    in-use certificate (one call each; unused certificates need no alarm)."""
+    for record in records:
+        if not record.in_use:
+            continue
+        try:
+            answer = cloudwatch.describe_alarms_for_metric(
+                Namespace="AWS/CertificateManager", MetricName="DaysToExpiry",
+                Dimensions=[{"Name": "CertificateArn", "Value": record.id}])
+            alarms = expect(answer, "MetricAlarms", list, "DescribeAlarmsForMetric")
+        except AWS_ERRORS as exc:
+            failed(exc, service="cloudwatch", resource=record.id)
+            continue
+        # Only alarms on this certificate's metric count, whatever else an answer holds (moto,
+        # for one, ignores the Dimensions filter).
+        record.expiry_alarm_days = expiry_alarm_days([a for a in alarms if isinstance(a, dict) and any(
+            isinstance(d, dict) and d.get("Name") == "CertificateArn" and d.get("Value") == record.id
+            for d in a.get("Dimensions") or [])])

@@ -45,6 +45,8 @@ class ScanReport:
     baseline: Any = None
     baseline_labels: dict[str, str] = field(default_factory=dict)
     baseline_summary: dict[str, Any] | None = None
+    # certscan event: the EventBridge events answered (id, detail_type, time, certificate_arn, outcome)
+    events: list[dict[str, Any]] | None = None
     frameworks: list[str] = field(default_factory=list)  # frameworks the human reports show (empty: all)
     allow_partial: bool = False  # the gate setting, for the evidence manifest's replay command
     framework_names: dict[str, str] = field(default_factory=dict)  # id -> "name version", for headings

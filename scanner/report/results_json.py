@@ -127,6 +127,8 @@ def results_document(report: ScanReport) -> dict[str, Any]:
     }
     if report.baseline_summary is not None:
         document["baseline"] = report.baseline_summary
+    if report.events is not None:
+        document["events"] = report.events
     return document
 
 
@@ -181,6 +183,7 @@ def read(path: str | Path) -> ScanReport:
             summary=data.get("summary", {}), tool_version=data.get("tool", {}).get("version", "unknown"),
             rule_selection=data.get("rule_selection"),
             baseline_summary=data.get("baseline"),
+            events=data.get("events"),
             baseline_labels={result_fingerprint(r["rule_id"], r["resource_id"]): r["baseline"] for r in data["results"]
                              if isinstance(r.get("baseline"), str)},
         )

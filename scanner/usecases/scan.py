@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from scanner.usecases import clock
 from scanner.collect import SourceOptions, registry
@@ -109,8 +109,11 @@ def build_report(evaluation: Evaluation, gate: GateDecision, **run: Any) -> Scan
         **run,
     )
 
-def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
-    """Bad input raises InputError before anything is collected."""
+def run_scan(sources: SourceOptions, settings: ScanSettings,
+             collector: Callable[[datetime], Inventory] | None = None, **report_fields: Any) -> ScanRun:
+    """Bad input raises InputError before anything is collected. ``collector`` replaces the
+    sources' collection (the event use case reads just the certificates of its events);
+    ``report_fields`` are further ScanReport fields (its ``events``)."""
     started = now()
     formats = check_formats(settings.formats)
     origins = pack_origins(settings.rules_origin) if settings.rules_origin else None
@@ -121,10 +124,11 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
     if unmatched:
         raise InputError(unmatched)
     rules = select_rules(loaded, settings.selection)
+    sources.rule_ids = frozenset(rule.id for rule in rules)
     as_of = settings.as_of or started
     baseline = load_baseline(settings.baseline, settings.history, as_of)  # bad input before collecting
     with phase("load inventory" if sources.inventory else "collect"):
-        inventory = gather(sources, started)
+        inventory = collector(started) if collector is not None else gather(sources, started)
     with phase("scan id"):
         scan_id = scan_id_for(inventory, rules, waivers, as_of)
     with phase("evaluate"):
@@ -140,7 +144,7 @@ def run_scan(sources: SourceOptions, settings: ScanSettings) -> ScanRun:
                               rule_selection=settings.selection.to_dict() if settings.selection else None,
                               sarif_anchor=settings.sarif_anchor, **baseline_fields(comparison),
                               frameworks=list(settings.frameworks), allow_partial=settings.allow_partial,
-                              framework_names=framework_names())
+                              framework_names=framework_names(), **report_fields)
     if gate.incomplete and "json" not in formats:
         formats = ["json", *formats]  # a partial scan always leaves its results and errors behind
     written = output_formats.write_reports(report, formats, settings.output_dir)
