@@ -94,3 +94,40 @@ def test_parse_time_reads_a_lower_case_z_as_utc():
     """ISO 8601 allows 'z'; Python's fromisoformat does not (found by mutation testing)."""
     assert parse_time("2026-06-01T12:00:00z") == datetime(2026, 6, 1, 12, tzinfo=timezone.utc)
     assert parse_time("2026-06-01T12:00:00.250z") == datetime(2026, 6, 1, 12, 0, 0, 250000, tzinfo=timezone.utc)
+
+
+def test_facts_add_what_as_of_derives_to_the_stored_record():
+    """Certificate.facts is what `inventory --export-json` and the reports read: the stored
+    fields plus every value derived from as_of, the chain's included."""
+    from scanner.model import ChainCertificate
+
+    as_of = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    intermediate = ChainCertificate(subject="CN=CA", not_after=as_of + timedelta(days=5, hours=1))
+    cert = Certificate(id="h:443", source="tls", domain="h.example", sans=["*.h.example"],
+                       not_before=as_of - timedelta(days=10), not_after=as_of + timedelta(days=40),
+                       chain=[intermediate], chain_not_after=intermediate.not_after)
+    facts = cert.facts(as_of)
+    assert facts["id"] == "h:443" and facts["domain"] == "h.example" and facts["is_wildcard"] is True
+    assert (facts["days_to_expiry"], facts["expiry_bucket"]) == (40, "ATTENTION_90D")
+    assert (facts["chain_days_to_expiry"], facts["chain_expiry_bucket"]) == (5, "CRITICAL_7D")
+    assert facts["chain_expires_first"] is True and facts["validity_days"] == 50
+    assert facts["cabf_validity_days"] == 51  # inclusive of the last second: 50 days and 1 s
+    assert facts["chain"] == [intermediate.to_dict()] and facts["chain"][0]["not_after"] == "2026-06-06T01:00:00Z"
+    bare = Certificate(id="x", source="file").facts(as_of)
+    assert bare["days_to_expiry"] is None and bare["expiry_bucket"] is None
+    assert bare["chain_days_to_expiry"] is None and bare["chain_expiry_bucket"] is None
+    assert bare["cabf_validity_days"] is None and bare["chain_expires_first"] is None
+
+
+def test_every_field_has_the_kind_rules_are_checked_against():
+    """The kinds the rule loader refuses mismatched values by (model.FIELD_KINDS)."""
+    from scanner.model import CHAIN_FIELD_KINDS, FIELD_KINDS
+
+    expected = {"id": "text", "key_size": "number", "in_use": "boolean", "not_after": "timestamp",
+                "sans": "list", "in_use_by": "list", "tags": "mapping", "validation": "records",
+                "chain": "records", "days_to_expiry": "number", "expiry_bucket": "text",
+                "is_wildcard": "boolean", "cabf_validity_days": "number", "chain_not_after": "timestamp"}
+    assert {name: FIELD_KINDS[name] for name in expected} == expected
+    assert CHAIN_FIELD_KINDS == {"subject": "text", "issuer": "text", "not_after": "timestamp",
+                                 "signature_algorithm": "text", "signature_hash": "text",
+                                 "fingerprint_sha256": "text", "self_signed": "boolean"}
