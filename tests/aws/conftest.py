@@ -4,18 +4,14 @@ placed ahead of moto's) that answers chosen calls with AccessDenied, throttling 
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
-import time
 import urllib.request
 from dataclasses import dataclass
-from pathlib import Path
 
 import botocore.handlers
 import pytest
 
-from aws_helpers import FaultInjector, free_port
+from aws_helpers import FaultInjector, running_moto_server
 
 
 @pytest.fixture(autouse=True)
@@ -70,31 +66,8 @@ class MotoServer:
 
 @pytest.fixture(scope="session")
 def moto_server_process():
-    port = free_port()
-    env = {**os.environ, "MOTO_ACM_VALIDATION_WAIT": "0", "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-    env.pop("MOTO_ACCOUNT_ID", None)
-    server = Path(sys.executable).parent / "moto_server"
-    process = subprocess.Popen([str(server), "-H", "127.0.0.1", "-p", str(port)], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not start")
-                time.sleep(0.1)
+    with running_moto_server() as (url, process):
         yield MotoServer(url, process)
-    finally:
-        process.terminate()  # by its PID: this fixture started it
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture

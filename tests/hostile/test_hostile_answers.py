@@ -9,13 +9,7 @@ Key Vault is faked in-process at the HTTP level (its client only speaks HTTPS to
 from __future__ import annotations
 
 import http.client
-import json
-import os
-import socket
-import subprocess
-import sys
 import threading
-import time
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -26,43 +20,16 @@ import pytest
 import trustme
 
 from hostile_support import certscan, check_outputs
+from tests.aws.aws_helpers import running_moto_server
 
 ACCOUNT = "123456789012"  # moto's default account
 HTML = b"<html><head><title>Gateway</title></head><body>Sign in to continue</body></html>"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def moto_url():
-    port = _free_port()
-    env = {**os.environ, "MOTO_ACM_VALIDATION_WAIT": "0", "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}
-    env.pop("MOTO_ACCOUNT_ID", None)
-    process = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=2).read()
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("moto_server did not start") from None
-                time.sleep(0.1)
+    with running_moto_server() as (url, _process):
         yield url
-    finally:
-        process.terminate()  # by its PID: this fixture started it
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 class Proxy(ThreadingHTTPServer):
